@@ -1,0 +1,62 @@
+package nn
+
+import "math"
+
+// BCEWithLogits returns the binary cross-entropy −Σ [t·log σ(l) + (1−t)·log(1−σ(l))]
+// summed over all elements of targets t ∈ [0, 1] and logits l, computed in the
+// stable form max(l,0) − l·t + log(1+e^−|l|). Per-row sums go to rowLoss when
+// it is not nil (len = rows). When grad is not nil it receives
+// scale·dLoss/dl = scale·(σ(l) − t).
+func BCEWithLogits(grad, rowLoss, logits, targets []float32, scale float32) float64 {
+	rows := 1
+	if rowLoss != nil {
+		rows = len(rowLoss)
+	}
+	cols := len(logits) / rows
+	var total float64
+	for r := range rows {
+		var sum float64
+		for i := r * cols; i < (r+1)*cols; i++ {
+			l, t := float64(logits[i]), float64(targets[i])
+			sum += max(l, 0) - l*t + math.Log1p(math.Exp(-math.Abs(l)))
+			if grad != nil {
+				grad[i] = scale * float32(sigmoid(l)-t)
+			}
+		}
+		if rowLoss != nil {
+			rowLoss[r] = float32(sum)
+		}
+		total += sum
+	}
+	return total
+}
+
+// GaussianKL returns KL(N(μ, diag e^logVar) ‖ N(0, I)) = −½ Σ (1 + logVar − μ² − e^logVar),
+// summed over all elements. Per-row sums go to rowLoss when it is not nil.
+// When dMean and dLogVar are not nil they receive scale times the gradients
+// μ and ½(e^logVar − 1).
+func GaussianKL(dMean, dLogVar, rowLoss, mean, logVar []float32, scale float32) float64 {
+	rows := 1
+	if rowLoss != nil {
+		rows = len(rowLoss)
+	}
+	cols := len(mean) / rows
+	var total float64
+	for r := range rows {
+		var sum float64
+		for i := r * cols; i < (r+1)*cols; i++ {
+			m, lv := float64(mean[i]), float64(logVar[i])
+			v := math.Exp(lv)
+			sum += -0.5 * (1 + lv - m*m - v)
+			if dMean != nil {
+				dMean[i] = scale * float32(m)
+				dLogVar[i] = scale * float32(0.5*(v-1))
+			}
+		}
+		if rowLoss != nil {
+			rowLoss[r] = float32(sum)
+		}
+		total += sum
+	}
+	return total
+}

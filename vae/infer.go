@@ -1,0 +1,104 @@
+package vae
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/govae/vae/nn"
+)
+
+// chunk is the number of rows the inference methods push through at once.
+const chunk = 1000
+
+// Loss is the cost of a set of examples, per sample: summed over input
+// dimensions (and latent dimensions for KL), averaged over examples.
+type Loss struct {
+	Total float64 `json:"loss"`  // Recon + KL, the negative ELBO
+	Recon float64 `json:"recon"` // binary cross-entropy, −E_q[log p(x|z)] for one z
+	KL    float64 `json:"kl"`    // KL(q(z|x) ‖ p(z))
+}
+
+// rows checks that v holds whole rows of width and returns how many.
+func rows(name string, v []float32, width int) (int, error) {
+	if len(v) == 0 || len(v)%width != 0 {
+		return 0, fmt.Errorf("%s: length %d is not a positive multiple of %d", name, len(v), width)
+	}
+	return len(v) / width, nil
+}
+
+// forChunks runs f over the rows of an n-row batch, chunk rows at a time,
+// with one pass sized for a chunk.
+func (m *Model) forChunks(n int, f func(p *pass, lo, hi int)) {
+	p := m.newPass(min(n, chunk))
+	for lo := 0; lo < n; lo += chunk {
+		f(p, lo, min(lo+chunk, n))
+	}
+}
+
+// Encode returns the mean and log-variance of q(z|x) for each row of
+// x [n, Input]; both results are [n, Latent].
+func (m *Model) Encode(x []float32) (mean, logVar []float32, err error) {
+	D, L := m.Config.Input, m.Config.Latent
+	n, err := rows("encode: x", x, D)
+	if err != nil {
+		return nil, nil, err
+	}
+	mean, logVar = make([]float32, n*L), make([]float32, n*L)
+	m.forChunks(n, func(p *pass, lo, hi int) {
+		m.encode(p, x[lo*D:hi*D], hi-lo)
+		copy(mean[lo*L:hi*L], p.mean)
+		copy(logVar[lo*L:hi*L], p.logVar)
+	})
+	return mean, logVar, nil
+}
+
+// Decode returns the Bernoulli means sigmoid(x̂) [n, Input] of p(x|z) for
+// each row of z [n, Latent].
+func (m *Model) Decode(z []float32) ([]float32, error) {
+	D, L := m.Config.Input, m.Config.Latent
+	n, err := rows("decode: z", z, L)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n*D)
+	m.forChunks(n, func(p *pass, lo, hi int) {
+		m.decode(p, z[lo*L:hi*L], hi-lo)
+		nn.Sigmoid(out[lo*D:hi*D], p.logits[:(hi-lo)*D])
+	})
+	return out, nil
+}
+
+// Reconstruct decodes the posterior mean of each row of x [n, Input].
+func (m *Model) Reconstruct(x []float32) ([]float32, error) {
+	mean, _, err := m.Encode(x)
+	if err != nil {
+		return nil, err
+	}
+	return m.Decode(mean)
+}
+
+// Sample decodes n draws of z from the prior N(0, I), returning [n, Input].
+func (m *Model) Sample(n int, rng *rand.Rand) []float32 {
+	z := make([]float32, n*m.Config.Latent)
+	fillNormal(z, rng)
+	out, _ := m.Decode(z)
+	return out
+}
+
+// Loss returns the per-sample cost of the rows of x [n, Input], with one
+// draw of ε per row from rng. Targets are x itself, in [0, 1].
+func (m *Model) Loss(x []float32, rng *rand.Rand) (Loss, error) {
+	D := m.Config.Input
+	n, err := rows("loss: x", x, D)
+	if err != nil {
+		return Loss{}, err
+	}
+	var recon, kl float64
+	m.forChunks(n, func(p *pass, lo, hi int) {
+		fillNormal(p.eps[:(hi-lo)*m.Config.Latent], rng)
+		r, k := m.forward(p, x[lo*D:hi*D], hi-lo, false)
+		recon += r
+		kl += k
+	})
+	return Loss{Total: (recon + kl) / float64(n), Recon: recon / float64(n), KL: kl / float64(n)}, nil
+}

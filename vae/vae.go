@@ -1,0 +1,248 @@
+// Package vae is the variational autoencoder of Kingma & Welling (2014), as
+// the seed article draws it:
+//
+//	encoder_h = Dense(x)                        // hidden layer(s), ReLU
+//	z_mean    = Dense(encoder_h)
+//	z_log_var = Dense(encoder_h)
+//	z         = z_mean + exp(z_log_var/2)·ε     // ε ~ N(0, I)
+//	decoder_h = Dense(z)                        // hidden layer(s), ReLU
+//	x̂         = Dense(decoder_h)                // Bernoulli logits, input size
+//
+//	reconstruction = Σ crossentropy(x, sigmoid(x̂))     // summed over inputs
+//	KL             = −½ Σ (1 + z_log_var − z_mean² − exp(z_log_var))
+//	cost           = reconstruction + KL
+//
+// trained by stochastic gradient descent. Losses are reported per sample:
+// summed over input dimensions and averaged over the batch, as the PyTorch
+// VAE example does.
+//
+// A Model is safe for concurrent use by the inference methods (Encode,
+// Decode, Reconstruct, Sample, Loss); Train must have the model to itself.
+package vae
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/govae/vae/nn"
+)
+
+// Model is a VAE with dense encoder and decoder.
+type Model struct {
+	Config  Config
+	Encoder []*nn.Dense // input → Hidden[0] → … → Hidden[last]
+	ZMean   *nn.Dense   // Hidden[last] → Latent
+	ZLogVar *nn.Dense   // Hidden[last] → Latent
+	Decoder []*nn.Dense // Latent → Hidden[last] → … → Hidden[0]
+	Output  *nn.Dense   // Hidden[0] → Input, Bernoulli logits
+}
+
+// New returns a model of the given shape with weights drawn from rng as
+// cfg.Init says.
+func New(cfg Config, rng *rand.Rand) (*Model, error) {
+	m, err := newZero(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range m.layers() {
+		if err := l.Initialize(cfg.Init, rng); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// newZero returns a model of the given shape with all parameters zero.
+func newZero(cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg}
+	in := cfg.Input
+	for i, h := range cfg.Hidden {
+		m.Encoder = append(m.Encoder, nn.NewDense(fmt.Sprintf("encoder.%d", i), in, h))
+		in = h
+	}
+	m.ZMean = nn.NewDense("z_mean", in, cfg.Latent)
+	m.ZLogVar = nn.NewDense("z_log_var", in, cfg.Latent)
+	in = cfg.Latent
+	for i := len(cfg.Hidden) - 1; i >= 0; i-- {
+		h := cfg.Hidden[i]
+		m.Decoder = append(m.Decoder, nn.NewDense(fmt.Sprintf("decoder.%d", len(m.Decoder)), in, h))
+		in = h
+	}
+	m.Output = nn.NewDense("output", in, cfg.Input)
+	return m, nil
+}
+
+func (m *Model) layers() []*nn.Dense {
+	ls := append([]*nn.Dense(nil), m.Encoder...)
+	ls = append(ls, m.ZMean, m.ZLogVar)
+	ls = append(ls, m.Decoder...)
+	return append(ls, m.Output)
+}
+
+// Params returns every trainable parameter, in a fixed order.
+func (m *Model) Params() []*nn.Param {
+	var ps []*nn.Param
+	for _, l := range m.layers() {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// pass holds the activations and gradients of one forward and backward pass
+// over a batch of up to cap rows. Buffers are allocated once.
+type pass struct {
+	cap                int
+	encPre, encH       [][]float32 // per encoder layer [n, hidden]
+	mean, logVar       []float32   // [n, latent]
+	eps, std, z        []float32   // [n, latent]
+	decPre, decH       [][]float32 // per decoder layer [n, hidden]
+	logits             []float32   // [n, input]
+	recon, kl          []float32   // [n] per-row losses
+	dLogits            []float32   // [n, input]
+	dDecH              [][]float32 // per decoder layer [n, hidden]
+	dZ, dMean, dLogVar []float32   // [n, latent]
+	dEncH              [][]float32 // per encoder layer [n, hidden]
+	dEncFromLogVar     []float32   // [n, hidden[last]]
+}
+
+func (m *Model) newPass(n int) *pass {
+	c := m.Config
+	L := c.Latent
+	p := &pass{
+		cap:  n,
+		mean: make([]float32, n*L), logVar: make([]float32, n*L),
+		eps: make([]float32, n*L), std: make([]float32, n*L), z: make([]float32, n*L),
+		logits: make([]float32, n*c.Input),
+		recon:  make([]float32, n), kl: make([]float32, n),
+		dLogits: make([]float32, n*c.Input),
+		dZ:      make([]float32, n*L), dMean: make([]float32, n*L), dLogVar: make([]float32, n*L),
+	}
+	for _, l := range m.Encoder {
+		p.encPre = append(p.encPre, make([]float32, n*l.Out))
+		p.encH = append(p.encH, make([]float32, n*l.Out))
+		p.dEncH = append(p.dEncH, make([]float32, n*l.Out))
+	}
+	for _, l := range m.Decoder {
+		p.decPre = append(p.decPre, make([]float32, n*l.Out))
+		p.decH = append(p.decH, make([]float32, n*l.Out))
+		p.dDecH = append(p.dDecH, make([]float32, n*l.Out))
+	}
+	p.dEncFromLogVar = make([]float32, n*m.ZMean.In)
+	return p
+}
+
+// encode runs the encoder on x [n, Input], filling p.mean and p.logVar.
+func (m *Model) encode(p *pass, x []float32, n int) {
+	act := m.Config.activation()
+	h := x
+	for i, l := range m.Encoder {
+		l.Forward(p.encPre[i], h, n)
+		act.Forward(p.encH[i][:n*l.Out], p.encPre[i][:n*l.Out])
+		h = p.encH[i]
+	}
+	m.ZMean.Forward(p.mean, h, n)
+	m.ZLogVar.Forward(p.logVar, h, n)
+}
+
+// sample draws z = z_mean + exp(z_log_var/2)·ε with ε from p.eps.
+func (p *pass) sample(n, latent int) {
+	for i := range n * latent {
+		p.std[i] = float32(math.Exp(float64(p.logVar[i]) / 2))
+		p.z[i] = p.mean[i] + p.std[i]*p.eps[i]
+	}
+}
+
+// decode runs the decoder on z [n, Latent], filling p.logits.
+func (m *Model) decode(p *pass, z []float32, n int) {
+	act := m.Config.activation()
+	h := z
+	for i, l := range m.Decoder {
+		l.Forward(p.decPre[i], h, n)
+		act.Forward(p.decH[i][:n*l.Out], p.decPre[i][:n*l.Out])
+		h = p.decH[i]
+	}
+	m.Output.Forward(p.logits, h, n)
+}
+
+// forward runs encoder, reparameterisation and decoder on x [n, Input] with
+// the noise already in p.eps, and returns the summed reconstruction and KL
+// terms. With grad set, it also leaves dLoss/dlogits, dLoss/dz_mean and
+// dLoss/dz_log_var, each scaled by 1/n, in p for backward.
+func (m *Model) forward(p *pass, x []float32, n int, grad bool) (recon, kl float64) {
+	L, D := m.Config.Latent, m.Config.Input
+	m.encode(p, x, n)
+	p.sample(n, L)
+	m.decode(p, p.z, n)
+
+	var dLogits, dMean, dLogVar []float32
+	if grad {
+		dLogits, dMean, dLogVar = p.dLogits[:n*D], p.dMean[:n*L], p.dLogVar[:n*L]
+	}
+	scale := 1 / float32(n)
+	recon = nn.BCEWithLogits(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], scale)
+	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], scale)
+	return recon, kl
+}
+
+// backward adds the gradients of the per-sample loss of the last forward
+// pass (made with grad set) to the parameters' gradients.
+func (m *Model) backward(p *pass, x []float32, n int) {
+	act := m.Config.activation()
+	L := m.Config.Latent
+
+	// decoder, from the logits back to z
+	top := len(m.Decoder) - 1
+	in, dIn := p.z, p.dZ
+	if top >= 0 {
+		in, dIn = p.decH[top], p.dDecH[top]
+	}
+	m.Output.Backward(dIn, p.dLogits, in, n)
+	for i := top; i >= 0; i-- {
+		k := n * m.Decoder[i].Out
+		act.Backward(p.dDecH[i][:k], p.dDecH[i][:k], p.decPre[i][:k], p.decH[i][:k])
+		in, dIn := p.z, p.dZ
+		if i > 0 {
+			in, dIn = p.decH[i-1], p.dDecH[i-1]
+		}
+		m.Decoder[i].Backward(dIn, p.dDecH[i], in, n)
+	}
+
+	// z = z_mean + exp(z_log_var/2)·ε
+	for i := range n * L {
+		p.dMean[i] += p.dZ[i]
+		p.dLogVar[i] += p.dZ[i] * p.eps[i] * p.std[i] / 2
+	}
+
+	// the two heads, whose input gradients add up, then the encoder back to x
+	last := len(m.Encoder) - 1
+	if last < 0 {
+		m.ZMean.Backward(nil, p.dMean, x, n)
+		m.ZLogVar.Backward(nil, p.dLogVar, x, n)
+		return
+	}
+	m.ZMean.Backward(p.dEncH[last], p.dMean, p.encH[last], n)
+	m.ZLogVar.Backward(p.dEncFromLogVar, p.dLogVar, p.encH[last], n)
+	for i, g := range p.dEncFromLogVar[:n*m.ZLogVar.In] {
+		p.dEncH[last][i] += g
+	}
+	for i := last; i >= 0; i-- {
+		k := n * m.Encoder[i].Out
+		act.Backward(p.dEncH[i][:k], p.dEncH[i][:k], p.encPre[i][:k], p.encH[i][:k])
+		in, dIn := x, []float32(nil)
+		if i > 0 {
+			in, dIn = p.encH[i-1], p.dEncH[i-1]
+		}
+		m.Encoder[i].Backward(dIn, p.dEncH[i], in, n)
+	}
+}
+
+// fillNormal fills v with standard normal draws from rng.
+func fillNormal(v []float32, rng *rand.Rand) {
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+}

@@ -1,0 +1,117 @@
+package vae
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/nn/nntest"
+)
+
+// randomInput returns n rows of width d with values in [0, 1].
+func randomInput(rng *rand.Rand, n, d int) []float32 {
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(rng.Float64())
+	}
+	return x
+}
+
+// The whole per-sample loss, with ε held fixed, against finite differences
+// for every parameter of the model.
+func TestLossGradient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"seed shape relu", Config{Input: 7, Hidden: []int{5}, Latent: 2}},
+		{"deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}},
+		{"softplus glorot", Config{Input: 5, Hidden: []int{4}, Latent: 2, Activation: nn.Softplus, Init: nn.InitGlorot}},
+		{"no hidden layer", Config{Input: 4, Latent: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 7))
+			m, err := New(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 3
+			x := randomInput(rng, n, tc.cfg.Input)
+			p := m.newPass(n)
+			fillNormal(p.eps, rng)
+			loss := func() float64 {
+				r, k := m.forward(p, x, n, false)
+				return (r + k) / n
+			}
+			nn.ZeroGrad(m.Params())
+			m.forward(p, x, n, true)
+			m.backward(p, x, n)
+			for _, prm := range m.Params() {
+				nntest.CheckGradient(t, prm.Name, prm.Value, prm.Grad, loss)
+			}
+		})
+	}
+}
+
+// Loss on a batch equals the mean of the per-row losses, and the two terms
+// add up to the total.
+func TestLossPerSample(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	m, _ := New(Config{Input: 10, Hidden: []int{8}, Latent: 2}, rng)
+	x := randomInput(rng, 5, 10)
+	all, err := m.Loss(x, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(all.Total-(all.Recon+all.KL)) > 1e-9 {
+		t.Errorf("total %v != recon %v + KL %v", all.Total, all.Recon, all.KL)
+	}
+	// Same ε stream row by row: ε is drawn row-major, so row i takes the
+	// i-th pair of draws.
+	eps := rand.New(rand.NewPCG(1, 1))
+	var sum float64
+	for i := range 5 {
+		l, _ := m.Loss(x[i*10:(i+1)*10], eps)
+		sum += l.Total
+	}
+	if math.Abs(sum/5-all.Total) > 1e-4 {
+		t.Errorf("mean of row losses %v, batch loss %v", sum/5, all.Total)
+	}
+}
+
+func TestBadLengths(t *testing.T) {
+	m, _ := New(Config{Input: 4, Hidden: []int{3}, Latent: 2}, rand.New(rand.NewPCG(1, 1)))
+	if _, _, err := m.Encode(make([]float32, 6)); err == nil {
+		t.Error("Encode accepted 6 values for input size 4")
+	}
+	if _, err := m.Decode(make([]float32, 3)); err == nil {
+		t.Error("Decode accepted 3 values for latent size 2")
+	}
+	if _, err := m.Loss(nil, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("Loss accepted an empty batch")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Input: 0, Latent: 2}, "input size 0"},
+		{Config{Input: 4, Latent: 0}, "latent size 0"},
+		{Config{Input: 4, Hidden: []int{3, -1}, Latent: 2}, "hidden[1] = -1"},
+		{Config{Input: 4, Latent: 2, Activation: "gelu"}, `"gelu"`},
+		{Config{Input: 4, Latent: 2, Init: "he"}, `"he"`},
+	} {
+		err := tc.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+	if got := (Config{Input: 784, Hidden: []int{400}, Latent: 20}).String(); got != "784-400-20" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
