@@ -1,0 +1,147 @@
+package vae
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/govae/vae/internal/atomicfile"
+	"github.com/govae/vae/optim"
+	"github.com/govae/vae/safetensors"
+)
+
+// FormatVersion is written to every model file's metadata as "format_version";
+// Load refuses files from a newer version.
+const FormatVersion = 1
+
+// Metadata keys of a model file.
+const (
+	metaFormat   = "format"         // always "govae"
+	metaVersion  = "format_version" // FormatVersion
+	metaConfig   = "config"         // Config as JSON
+	metaProgress = "progress"       // Progress as JSON, checkpoints only
+	metaOptions  = "train_options"  // TrainOptions as JSON, checkpoints only
+	optimPrefix  = "optim/"         // tensor name prefix of the optimizer state
+)
+
+// Save writes m to path as a safetensors file, atomically. Tensor names are
+// the parameter names ("encoder.0.weight", "z_mean.bias", …) with PyTorch's
+// nn.Linear layouts; the configuration is in the header metadata.
+func Save(path string, m *Model) error {
+	return save(path, m, nil, nil)
+}
+
+// SaveCheckpoint writes m with the training progress and options, so that
+// LoadCheckpoint and Train can resume it. Load reads a checkpoint as a
+// plain model.
+func SaveCheckpoint(path string, m *Model, p *Progress, opts TrainOptions) error {
+	return save(path, m, p, &opts)
+}
+
+func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
+	meta := map[string]string{
+		metaFormat:  "govae",
+		metaVersion: strconv.Itoa(FormatVersion),
+		metaConfig:  mustJSON(m.Config),
+	}
+	var ts []safetensors.Tensor
+	for _, prm := range m.Params() {
+		ts = append(ts, safetensors.Tensor{Name: prm.Name, Shape: prm.Shape, Data: prm.Value})
+	}
+	if p != nil {
+		meta[metaProgress] = mustJSON(p)
+		meta[metaOptions] = mustJSON(opts)
+		meta["optim_steps"] = strconv.FormatInt(p.Optim.Steps, 10)
+		for name, v := range p.Optim.Tensors {
+			ts = append(ts, safetensors.Tensor{Name: optimPrefix + name, Shape: []int{len(v)}, Data: v})
+		}
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return safetensors.Write(w, ts, meta)
+	})
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are marshalled here
+	}
+	return string(b)
+}
+
+// Load reads a model file written by Save or SaveCheckpoint. A file that is
+// truncated, corrupt, of another format version, or whose tensors do not
+// match its configuration gives an error naming the file and the fault.
+func Load(path string) (*Model, error) {
+	m, _, err := load(path)
+	return m, err
+}
+
+// LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
+func LoadCheckpoint(path string) (*Model, *Progress, TrainOptions, error) {
+	var opts TrainOptions
+	m, f, err := load(path)
+	if err != nil {
+		return nil, nil, opts, err
+	}
+	ps, ok := f.Metadata[metaProgress]
+	if !ok {
+		return nil, nil, opts, fmt.Errorf("%s: not a checkpoint (no training progress in the metadata)", path)
+	}
+	p := new(Progress)
+	if err := json.Unmarshal([]byte(ps), p); err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaProgress, err)
+	}
+	if err := json.Unmarshal([]byte(f.Metadata[metaOptions]), &opts); err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)
+	}
+	steps, err := strconv.ParseInt(f.Metadata["optim_steps"], 10, 64)
+	if err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: metadata \"optim_steps\": %w", path, err)
+	}
+	p.Optim = optim.State{Steps: steps, Tensors: map[string][]float32{}}
+	for _, t := range f.Tensors {
+		if name, ok := strings.CutPrefix(t.Name, optimPrefix); ok {
+			p.Optim.Tensors[name] = t.Data
+		}
+	}
+	return m, p, opts, nil
+}
+
+func load(path string) (*Model, *safetensors.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := safetensors.Read(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Metadata[metaFormat] != "govae" {
+		return nil, nil, fmt.Errorf("%s: not a govae model file (metadata format = %q)", path, f.Metadata[metaFormat])
+	}
+	v, err := strconv.Atoi(f.Metadata[metaVersion])
+	if err != nil || v < 1 || v > FormatVersion {
+		return nil, nil, fmt.Errorf("%s: format version %q, this program reads 1 to %d", path, f.Metadata[metaVersion], FormatVersion)
+	}
+	var cfg Config
+	if err := json.Unmarshal([]byte(f.Metadata[metaConfig]), &cfg); err != nil {
+		return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaConfig, err)
+	}
+	m, err := newZero(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, prm := range m.Params() {
+		v, err := f.Get(prm.Name, prm.Shape...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		copy(prm.Value, v)
+	}
+	return m, f, nil
+}

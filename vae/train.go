@@ -1,0 +1,212 @@
+package vae
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/optim"
+)
+
+// TrainOptions says how to train. The zero value of a field takes the
+// default in its comment.
+type TrainOptions struct {
+	Epochs    int          `json:"epochs" yaml:"epochs"`         // passes over the training set; default 1
+	BatchSize int          `json:"batch_size" yaml:"batch_size"` // default 128
+	Optimizer string       `json:"optimizer" yaml:"optimizer"`   // "adam" (default), "rmsprop" or "sgd"
+	Optim     optim.Config `json:"optim" yaml:"optim"`           // hyperparameters; zero fields take the optimizer's defaults
+	Seed      uint64       `json:"seed" yaml:"seed"`             // seeds the weights, shuffling and ε
+
+	// OnBatch, if set, is called after every training step.
+	OnBatch func(epoch, batch, batches int, l Loss) `json:"-" yaml:"-"`
+	// OnEpoch, if set, is called after every epoch with the progress so
+	// far; its last History entry is the epoch just finished. An error
+	// stops training and is returned.
+	OnEpoch func(p *Progress) error `json:"-" yaml:"-"`
+}
+
+func (o TrainOptions) withDefaults() TrainOptions {
+	if o.Epochs == 0 {
+		o.Epochs = 1
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 128
+	}
+	if o.Optimizer == "" {
+		o.Optimizer = "adam"
+	}
+	return o
+}
+
+// EpochStats is what one epoch of training measured.
+type EpochStats struct {
+	Epoch         int     `json:"epoch"` // 1-based
+	Train         Loss    `json:"train"` // mean over the epoch's steps, weighted by batch size
+	Test          *Loss   `json:"test,omitempty"`
+	LR            float64 `json:"lr"`
+	Seconds       float64 `json:"seconds"`         // wall-clock of the epoch, test evaluation included
+	SamplesPerSec float64 `json:"samples_per_sec"` // training samples per second of training steps
+}
+
+// Progress is where training stands: enough to continue it bit-identically
+// after an interruption, and the history so far.
+type Progress struct {
+	Epoch   int          `json:"epoch"` // epochs completed
+	Batch   int          `json:"batch"` // steps completed in the epoch under way
+	History []EpochStats `json:"history"`
+
+	// sums over the epoch under way
+	Recon        float64 `json:"recon_sum"`
+	KL           float64 `json:"kl_sum"`
+	Samples      int     `json:"samples"`
+	TrainSeconds float64 `json:"train_seconds"`
+
+	NoiseState []byte      `json:"noise_state"` // the ε stream's PCG state
+	Optim      optim.State `json:"-"`           // stored as tensors in a checkpoint
+}
+
+// ErrNotFinite is wrapped by the error Train returns when the loss or a
+// weight becomes NaN or infinite.
+var ErrNotFinite = errors.New("loss is not finite")
+
+// Streams of the seeded source, one per use, so that each is reproducible on
+// its own.
+const (
+	streamNoise   = 1
+	streamShuffle = 2 << 32
+	streamTest    = 3 << 32
+)
+
+// Train fits m to train by minimising the per-sample negative ELBO with
+// minibatch stochastic gradients, evaluating on test (which may be nil)
+// after every epoch. It continues from resume when that is not nil (with the
+// same options, the result is bit-identical to an uninterrupted run).
+//
+// When ctx is cancelled, Train stops before the next step and returns the
+// progress so far with an error wrapping ctx.Err(); save it with
+// SaveCheckpoint to resume later.
+func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainOptions, resume *Progress) (*Progress, error) {
+	opts = opts.withDefaults()
+	D, L, bs := m.Config.Input, m.Config.Latent, opts.BatchSize
+	if train == nil || train.N == 0 {
+		return nil, errors.New("train: empty training set")
+	}
+	if train.Dim != D {
+		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", train.Name, train.Dim, D)
+	}
+	if test != nil && test.Dim != D {
+		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", test.Name, test.Dim, D)
+	}
+	if bs < 1 {
+		return nil, fmt.Errorf("train: batch size %d, want ≥ 1", bs)
+	}
+	params := m.Params()
+	opt, err := optim.New(opts.Optimizer, params, opts.Optim)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	noiseSrc := rand.NewPCG(opts.Seed, streamNoise)
+	pr := &Progress{}
+	if resume != nil {
+		pr = resume
+		if err := opt.SetState(pr.Optim); err != nil {
+			return nil, fmt.Errorf("train: resume: %w", err)
+		}
+		if err := noiseSrc.UnmarshalBinary(pr.NoiseState); err != nil {
+			return nil, fmt.Errorf("train: resume: noise state: %w", err)
+		}
+	}
+	noise := rand.New(noiseSrc)
+	snapshot := func() {
+		pr.Optim = opt.State()
+		pr.NoiseState, _ = noiseSrc.MarshalBinary()
+	}
+
+	p := m.newPass(bs)
+	x := make([]float32, bs*D) // [bs, D]
+	order := make([]int, train.N)
+	batches := (train.N + bs - 1) / bs
+	for pr.Epoch < opts.Epochs {
+		epochStart := time.Now()
+		for i := range order {
+			order[i] = i
+		}
+		dataset.Shuffle(order, rand.New(rand.NewPCG(opts.Seed, streamShuffle+uint64(pr.Epoch))))
+		for ; pr.Batch < batches; pr.Batch++ {
+			if err := ctx.Err(); err != nil {
+				snapshot()
+				return pr, fmt.Errorf("train: stopped at epoch %d, step %d of %d: %w", pr.Epoch+1, pr.Batch, batches, err)
+			}
+			stepStart := time.Now()
+			lo, hi := pr.Batch*bs, min((pr.Batch+1)*bs, train.N)
+			n := hi - lo
+			train.Gather(x, order[lo:hi])
+			fillNormal(p.eps[:n*L], noise)
+
+			nn.ZeroGrad(params)
+			recon, kl := m.forward(p, x, n, true)
+			if math.IsNaN(recon+kl) || math.IsInf(recon+kl, 0) {
+				return nil, fmt.Errorf("train: epoch %d, step %d: %w (recon %v, KL %v)", pr.Epoch+1, pr.Batch+1, ErrNotFinite, recon, kl)
+			}
+			m.backward(p, x, n)
+			opt.Step()
+
+			pr.Recon += recon
+			pr.KL += kl
+			pr.Samples += n
+			pr.TrainSeconds += time.Since(stepStart).Seconds()
+			if opts.OnBatch != nil {
+				opts.OnBatch(pr.Epoch+1, pr.Batch+1, batches, Loss{Total: (recon + kl) / float64(n), Recon: recon / float64(n), KL: kl / float64(n)})
+			}
+		}
+		for _, prm := range params {
+			if !finite(prm.Value) {
+				return nil, fmt.Errorf("train: epoch %d: %w: parameter %s", pr.Epoch+1, ErrNotFinite, prm.Name)
+			}
+		}
+
+		s := EpochStats{
+			Epoch: pr.Epoch + 1,
+			Train: Loss{
+				Total: (pr.Recon + pr.KL) / float64(pr.Samples),
+				Recon: pr.Recon / float64(pr.Samples),
+				KL:    pr.KL / float64(pr.Samples),
+			},
+			LR:            opt.LR(),
+			SamplesPerSec: float64(pr.Samples) / pr.TrainSeconds,
+		}
+		if test != nil {
+			l, err := m.Loss(test.X, rand.New(rand.NewPCG(opts.Seed, streamTest+uint64(pr.Epoch))))
+			if err != nil {
+				return nil, fmt.Errorf("train: test loss: %w", err)
+			}
+			s.Test = &l
+		}
+		s.Seconds = time.Since(epochStart).Seconds()
+		pr.History = append(pr.History, s)
+		pr.Epoch++
+		pr.Batch, pr.Recon, pr.KL, pr.Samples, pr.TrainSeconds = 0, 0, 0, 0, 0
+		if opts.OnEpoch != nil {
+			snapshot()
+			if err := opts.OnEpoch(pr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	snapshot()
+	return pr, nil
+}
+
+func finite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,255 @@
+package vae
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/govae/vae/dataset"
+)
+
+// blobs returns a small data set of n examples of dim features in [0, 1]:
+// noisy copies of four prototypes (the same for every seed), labelled by
+// prototype.
+func blobs(n, dim int, seed uint64) *dataset.Set {
+	rng := rand.New(rand.NewPCG(0, 0))
+	protos := make([][]float32, 4)
+	for k := range protos {
+		protos[k] = make([]float32, dim)
+		for j := range protos[k] {
+			if rng.IntN(2) == 0 {
+				protos[k][j] = 0.9
+			} else {
+				protos[k][j] = 0.1
+			}
+		}
+	}
+	rng = rand.New(rand.NewPCG(seed, 0))
+	s := &dataset.Set{Name: "blobs", X: make([]float32, n*dim), Labels: make([]uint8, n), N: n, Dim: dim}
+	for i := range n {
+		k := rng.IntN(4)
+		s.Labels[i] = uint8(k)
+		for j := range dim {
+			s.X[i*dim+j] = min(1, max(0, protos[k][j]+float32(rng.NormFloat64()*0.05)))
+		}
+	}
+	return s
+}
+
+func trainTiny(t *testing.T, epochs int, ctx context.Context, resume *Progress, m *Model) (*Model, *Progress, error) {
+	t.Helper()
+	if m == nil {
+		var err error
+		m, err = New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := TrainOptions{Epochs: epochs, BatchSize: 10, Seed: 3}
+	opts.Optim.LR = 1e-2
+	p, err := m.Train(ctx, blobs(95, 16, 1), blobs(40, 16, 2), opts, resume)
+	return m, p, err
+}
+
+func weights(m *Model) []float32 {
+	var w []float32
+	for _, p := range m.Params() {
+		w = append(w, p.Value...)
+	}
+	return w
+}
+
+func TestTrainLowersLoss(t *testing.T) {
+	_, p, err := trainTiny(t, 30, context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.History) != 30 {
+		t.Fatalf("history has %d epochs, want 30", len(p.History))
+	}
+	first, last := p.History[0], p.History[29]
+	if last.Test.Total >= 0.9*first.Test.Total {
+		t.Errorf("test loss went from %.3f to %.3f; want a drop of more than 10%%", first.Test.Total, last.Test.Total)
+	}
+	for _, s := range p.History {
+		if s.SamplesPerSec <= 0 || s.Seconds <= 0 || s.LR != 1e-2 {
+			t.Errorf("epoch %d: implausible stats %+v", s.Epoch, s)
+		}
+	}
+}
+
+func TestTrainDeterministic(t *testing.T) {
+	a, _, err := trainTiny(t, 2, context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := trainTiny(t, 2, context.Background(), nil, nil)
+	if !slices.Equal(weights(a), weights(b)) {
+		t.Fatal("two runs with the same seed gave different weights")
+	}
+}
+
+// cancelAfter is a context that reports cancellation once it has been
+// asked n times: Train asks once before every step.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Interrupting mid-epoch, saving, loading and resuming gives the same
+// weights and history as an uninterrupted run.
+func TestResumeBitIdentical(t *testing.T) {
+	want, wantP, err := trainTiny(t, 3, context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stopAt := range []int{0, 7, 10, 23} { // 10 steps an epoch: mid-epoch and on the edge
+		m, p, err := trainTiny(t, 3, &cancelAfter{context.Background(), stopAt}, nil, nil)
+		if !errors.Is(err, context.Canceled) || p == nil {
+			t.Fatalf("stop at %d: err = %v, progress %v; want context.Canceled and progress", stopAt, err, p)
+		}
+		path := filepath.Join(t.TempDir(), "ckpt.safetensors")
+		if err := SaveCheckpoint(path, m, p, TrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		m2, p2, _, err := LoadCheckpoint(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotP, err := trainTiny(t, 3, context.Background(), p2, m2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(weights(got), weights(want)) {
+			t.Errorf("stop at step %d: resumed weights differ from an uninterrupted run", stopAt)
+		}
+		for i := range wantP.History {
+			if gotP.History[i].Train != wantP.History[i].Train || *gotP.History[i].Test != *wantP.History[i].Test {
+				t.Errorf("stop at step %d, epoch %d: resumed %+v, uninterrupted %+v", stopAt, i+1, gotP.History[i], wantP.History[i])
+			}
+		}
+	}
+}
+
+func TestTrainNotFinite(t *testing.T) {
+	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+	m.Output.W.Value[3] = float32(posInf())
+	_, err := m.Train(context.Background(), blobs(20, 16, 1), nil, TrainOptions{BatchSize: 10}, nil)
+	if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "epoch 1, step 1") {
+		t.Fatalf("err = %v, want ErrNotFinite naming epoch 1, step 1", err)
+	}
+}
+
+func posInf() float64 { return 1 / zero }
+
+var zero float64
+
+func TestTrainBadInput(t *testing.T) {
+	m, _ := New(Config{Input: 16, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+	for _, tc := range []struct {
+		train *dataset.Set
+		opts  TrainOptions
+		want  string
+	}{
+		{blobs(10, 8, 1), TrainOptions{}, "8 features"},
+		{nil, TrainOptions{}, "empty"},
+		{blobs(10, 16, 1), TrainOptions{BatchSize: -1}, "batch size -1"},
+		{blobs(10, 16, 1), TrainOptions{Optimizer: "adagrad"}, "adagrad"},
+	} {
+		_, err := m.Train(context.Background(), tc.train, nil, tc.opts, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err = %v, want one containing %q", err, tc.want)
+		}
+	}
+}
+
+func TestSaveLoadIdentical(t *testing.T) {
+	m, _, err := trainTiny(t, 1, context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := blobs(7, 16, 9).X
+	r1, _ := m.Reconstruct(x)
+	r2, _ := m2.Reconstruct(x)
+	if !slices.Equal(r1, r2) {
+		t.Error("loaded model reconstructs differently")
+	}
+	if l1, l2 := mustLoss(t, m, x), mustLoss(t, m2, x); l1 != l2 {
+		t.Errorf("loss %v before save, %v after load", l1, l2)
+	}
+	if _, _, _, err := LoadCheckpoint(path); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
+		t.Errorf("LoadCheckpoint of a plain model: err = %v", err)
+	}
+}
+
+func mustLoss(t *testing.T, m *Model, x []float32) Loss {
+	l, err := m.Loss(x, rand.New(rand.NewPCG(5, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestLoadBadFiles(t *testing.T) {
+	m, _ := New(Config{Input: 6, Hidden: []int{4}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	if err := Save(good, m); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(good)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	// Another model's file under the first one's config: shapes mismatch.
+	other, _ := New(Config{Input: 6, Hidden: []int{5}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+	otherPath := filepath.Join(dir, "other.safetensors")
+	Save(otherPath, other)
+	swapped := strings.Replace(string(mustRead(otherPath)), `\"hidden\":[5]`, `\"hidden\":[4]`, 1)
+
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nope.safetensors"), "no such file"},
+		{"truncated", write("trunc.safetensors", data[:len(data)-10]), "trunc.safetensors"},
+		{"header cut", write("cut.safetensors", data[:20]), "cut.safetensors"},
+		{"not safetensors", write("junk.safetensors", []byte("hello, world, this is not a model")), "junk.safetensors"},
+		{"shape mismatch", write("swapped.safetensors", []byte(swapped)), "shape"},
+		{"newer version", write("v9.safetensors", []byte(strings.Replace(string(data), `"format_version":"1"`, `"format_version":"9"`, 1))), "format version"},
+	} {
+		_, err := Load(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func mustRead(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
