@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/run"
+)
+
+// tinyData writes an MNIST-like folder of 8×8 images: 300 training and 100
+// test examples of four noisy shapes, labelled by shape.
+func tinyData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 1))
+	write := func(name string, dims []int, data []byte) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := dataset.WriteIDX(f, &dataset.IDX{Dims: dims, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, split := range []struct {
+		prefix string
+		n      int
+	}{{"train", 300}, {"t10k", 100}} {
+		images, labels := make([]byte, split.n*64), make([]byte, split.n)
+		for i := range split.n {
+			k := rng.IntN(4)
+			labels[i] = byte(k)
+			for p := range 64 {
+				r, c := p/8, p%8
+				on := [4]bool{r < 4, c < 4, r == c || r == 7-c, r%2 == 0}[k]
+				v := 20 + rng.IntN(40)
+				if on {
+					v = 200 + rng.IntN(55)
+				}
+				images[i*64+p] = byte(v)
+			}
+		}
+		write(split.prefix+"-images-idx3-ubyte", []int{split.n, 8, 8}, images)
+		write(split.prefix+"-labels-idx1-ubyte", []int{split.n}, labels)
+	}
+	return dir
+}
+
+// runVAE runs the command in-process and returns its exit status and output.
+func runVAE(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = execute(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "--no-such-flag"},
+		{"train", "extra-arg"},
+		{"eval"},
+		{"sample", "a", "b"},
+		{"train", "--epochs", "many"},
+		{"no-such-command"},
+	} {
+		code, _, stderr := runVAE(context.Background(), args...)
+		if code != 2 {
+			t.Errorf("vae %v: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("model:\n  latnet: 3\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", filepath.Join(dir, "missing.safetensors")}, "missing.safetensors"},
+		{[]string{"train", "--config", bad, "--out", filepath.Join(dir, "r")}, "latnet"},
+		{[]string{"train", "--data-dir", dir, "--out", filepath.Join(dir, "r2")}, "train-images-idx3-ubyte"},
+		{[]string{"train", "--latent", "0", "--data-dir", dir, "--out", filepath.Join(dir, "r3")}, "latent size 0"},
+	} {
+		code, _, stderr := runVAE(context.Background(), tc.args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if code != 1 || !strings.HasPrefix(last, "vae: ") || !strings.Contains(last, tc.want) {
+			t.Errorf("vae %v: exit %d, last line %q; want 1 and a line naming %q", tc.args, code, last, tc.want)
+		}
+	}
+}
+
+// cancelAfter reports cancellation once Err has been asked n times; the
+// trainer asks before every step.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestTrainInterruptResume(t *testing.T) {
+	data := tinyData(t)
+	dir := t.TempDir()
+	common := []string{"--data-dir", data, "--hidden", "16", "--latent", "2", "--batch", "32", "--epochs", "3"}
+	full, cut := filepath.Join(dir, "full"), filepath.Join(dir, "cut")
+
+	if code, stdout, stderr := runVAE(context.Background(), append([]string{"train", "--out", full}, common...)...); code != 0 {
+		t.Fatalf("train: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, f := range []string{run.ModelFile, run.CheckpointFile, run.MetricsFile, run.SpecFile,
+		run.LatentPNG, run.ManifoldPNG, run.ReconstructionsPNG, run.SamplesPNG, run.LossPNG} {
+		if _, err := os.Stat(filepath.Join(full, f)); err != nil {
+			t.Errorf("run folder lacks %s", f)
+		}
+	}
+	metrics, err := run.ReadMetrics(filepath.Join(full, run.MetricsFile))
+	if err != nil || len(metrics) != 3 {
+		t.Fatalf("metrics: %d epochs, err %v; want 3", len(metrics), err)
+	}
+
+	// Stop in the middle of epoch 2 (10 steps an epoch), then resume.
+	code, _, stderr := runVAE(&cancelAfter{context.Background(), 15}, append([]string{"train", "--out", cut}, common...)...)
+	if code != 1 || !strings.Contains(stderr, "--resume "+cut) {
+		t.Fatalf("interrupted train: exit %d, stderr %q; want 1 and a hint to resume", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(cut, run.ModelFile)); err == nil {
+		t.Error("interrupted run wrote the final model")
+	}
+	if code, _, stderr := runVAE(context.Background(), "train", "--resume", cut, "--epochs", "3"); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(full, run.ModelFile))
+	b, _ := os.ReadFile(filepath.Join(cut, run.ModelFile))
+	if !bytes.Equal(a, b) {
+		t.Error("interrupted and resumed run gives a different model file than an uninterrupted run")
+	}
+
+	// The other commands on the trained model.
+	model := filepath.Join(full, run.ModelFile)
+	code, stdout, stderr := runVAE(context.Background(), "eval", "--data-dir", data, model)
+	if code != 0 || !strings.Contains(stdout, "loss") || !strings.Contains(stdout, "KL") {
+		t.Errorf("eval: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	csvPath := filepath.Join(dir, "z.csv")
+	if code, _, stderr := runVAE(context.Background(), "encode", "--data-dir", data, "--out", csvPath, model); code != 0 {
+		t.Errorf("encode: exit %d: %s", code, stderr)
+	}
+	csv, _ := os.ReadFile(csvPath)
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(lines) != 101 || lines[0] != "index,label,z_mean_0,z_mean_1,z_log_var_0,z_log_var_1" {
+		t.Errorf("encode CSV: %d lines, header %q", len(lines), lines[0])
+	}
+	for _, c := range [][]string{
+		{"sample", "-n", "12", "--out", filepath.Join(dir, "s.png"), model},
+		{"reconstruct", "--data-dir", data, "--out", filepath.Join(dir, "r.png"), model},
+	} {
+		if code, _, stderr := runVAE(context.Background(), c...); code != 0 {
+			t.Errorf("%v: exit %d: %s", c, code, stderr)
+		}
+		f, err := os.Open(c[len(c)-2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(f); err != nil {
+			t.Errorf("%v: output is not a PNG: %v", c, err)
+		}
+		f.Close()
+	}
+	pics := filepath.Join(dir, "pics")
+	if code, _, stderr := runVAE(context.Background(), "plot", "--data-dir", data, "--out", pics, full); code != 0 {
+		t.Errorf("plot: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(pics, run.LossPNG)); err != nil {
+		t.Error("plot of a run folder drew no loss curves")
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	data := tinyData(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "run.yaml")
+	os.WriteFile(cfg, []byte("model:\n  hidden: [10]\n  latent: 3\ntrain:\n  epochs: 1\n  batch_size: 50\n"), 0o644)
+	out := filepath.Join(dir, "r")
+	if code, _, stderr := runVAE(context.Background(), "train", "--config", cfg, "--data-dir", data, "--latent", "4", "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	spec, err := run.LoadSpec(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Model.Hidden[0] != 10 || spec.Model.Latent != 4 || spec.Train.BatchSize != 50 || spec.Model.Input != 64 {
+		t.Errorf("spec %+v: want hidden [10] from the file, latent 4 from the flag, batch 50, input 64 from the data", spec)
+	}
+}
+
+// A real Ctrl-C: the built binary gets SIGINT mid-run, saves a checkpoint,
+// exits non-zero, and resumes.
+func TestSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "vae")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := tinyData(t)
+	out := filepath.Join(t.TempDir(), "r")
+	cmd := exec.Command(bin, "train", "--data-dir", data, "--hidden", "64", "--batch", "4", "--epochs", "1000", "--out", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(out, run.MetricsFile)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no epoch finished in 60 s: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("after SIGINT: %v, want exit status 1; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "checkpoint saved") {
+		t.Errorf("stderr does not say the checkpoint was saved:\n%s", stderr.String())
+	}
+	done, err := run.ReadMetrics(filepath.Join(out, run.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume := exec.Command(bin, "train", "--resume", out, "--epochs", strconv.Itoa(len(done)+1))
+	if b, err := resume.CombinedOutput(); err != nil {
+		t.Fatalf("resume: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join(out, run.ModelFile)); err != nil {
+		t.Error("resumed run wrote no model")
+	}
+}

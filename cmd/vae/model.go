@@ -1,0 +1,282 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/internal/atomicfile"
+	"github.com/govae/vae/plot"
+	"github.com/govae/vae/run"
+	"github.com/govae/vae/vae"
+)
+
+// dataFlags are the flags that choose the data a model command reads.
+type dataFlags struct {
+	data, dir string
+}
+
+func (d *dataFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&d.data, "data", "mnist", "data set: mnist or fashion-mnist")
+	cmd.Flags().StringVar(&d.dir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
+}
+
+func (d *dataFlags) test(cmd *cobra.Command, logger *slog.Logger, m *vae.Model) (*dataset.Set, error) {
+	_, test, err := run.LoadData(cmd.Context(), run.Spec{Data: d.data, DataDir: d.dir}, run.Hooks{Logger: logger, Download: cmd.ErrOrStderr()})
+	if err != nil {
+		return nil, err
+	}
+	if test.Dim != m.Config.Input {
+		return nil, fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)
+	}
+	return test, nil
+}
+
+func newEval(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var d dataFlags
+	var seed uint64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "eval MODEL",
+		Short:   "Print a model's test loss, reconstruction and KL per sample",
+		Example: "  vae eval runs/mnist-784-512-2/model.safetensors\n  vae eval --json --data fashion-mnist runs/fashion/model.safetensors",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			m, err := vae.Load(a[0])
+			if err != nil {
+				return err
+			}
+			test, err := d.test(cmd, logger, m)
+			if err != nil {
+				return err
+			}
+			l, err := m.Loss(test.X, rand.New(rand.NewPCG(seed, 0)))
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(stdout).Encode(struct {
+					Model string `json:"model"`
+					Data  string `json:"data"`
+					N     int    `json:"n"`
+					vae.Loss
+				}{a[0], test.Name, test.N, l})
+			}
+			fmt.Fprintf(stdout, "%s on %s (%d examples), per sample:\nloss  %.2f\nrecon %.2f\nKL    %.2f\n", a[0], test.Name, test.N, l.Total, l.Recon, l.KL)
+			return nil
+		},
+	}
+	d.add(cmd)
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newSample(stdout io.Writer) *cobra.Command {
+	var n int
+	var seed uint64
+	var out string
+	cmd := &cobra.Command{
+		Use:     "sample MODEL",
+		Short:   "Decode draws from the prior into a PNG grid",
+		Example: "  vae sample -n 100 --out samples.png runs/mnist-784-512-2/model.safetensors",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if n < 1 {
+				return usageError{fmt.Errorf("-n %d, want ≥ 1", n)}
+			}
+			m, err := vae.Load(a[0])
+			if err != nil {
+				return err
+			}
+			h, w := run.ImageShape(m.Config.Input)
+			x := m.Sample(n, rand.New(rand.NewPCG(seed, 0)))
+			cols := min(n, 10)
+			if err := plot.ImageGrid(out, split(x, m.Config.Input), h, w, cols, plot.GridOptions{}); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, out)
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&n, "n", "n", 64, "number of samples")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
+	cmd.Flags().StringVarP(&out, "out", "o", "samples.png", "PNG file to write")
+	return cmd
+}
+
+func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var d dataFlags
+	var n int
+	var out string
+	cmd := &cobra.Command{
+		Use:     "reconstruct MODEL",
+		Short:   "Draw test images above their reconstructions into a PNG",
+		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-784-512-2/model.safetensors",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			m, err := vae.Load(a[0])
+			if err != nil {
+				return err
+			}
+			test, err := d.test(cmd, logger, m)
+			if err != nil {
+				return err
+			}
+			n = max(1, min(n, test.N))
+			x := test.X[:n*test.Dim]
+			r, err := m.Reconstruct(x)
+			if err != nil {
+				return err
+			}
+			if err := plot.Reconstructions(out, split(x, test.Dim), split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{}); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, out)
+			return nil
+		},
+	}
+	d.add(cmd)
+	cmd.Flags().IntVarP(&n, "n", "n", 20, "number of test images")
+	cmd.Flags().StringVarP(&out, "out", "o", "reconstructions.png", "PNG file to write")
+	return cmd
+}
+
+func newEncode(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var d dataFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "encode MODEL",
+		Short: "Write the latent means and log-variances of the test set as CSV",
+		Long: `Write one CSV row per test example: its index, its label, the latent means
+z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
+		Example: "  vae encode --out latent.csv runs/mnist-784-512-2/model.safetensors",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			m, err := vae.Load(a[0])
+			if err != nil {
+				return err
+			}
+			test, err := d.test(cmd, logger, m)
+			if err != nil {
+				return err
+			}
+			mean, logVar, err := m.Encode(test.X)
+			if err != nil {
+				return err
+			}
+			write := func(w io.Writer) error { return writeLatentCSV(w, test.Labels, mean, logVar, m.Config.Latent) }
+			if out == "-" {
+				return write(stdout)
+			}
+			if err := atomicfile.Write(out, write); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, out)
+			return nil
+		},
+	}
+	d.add(cmd)
+	cmd.Flags().StringVarP(&out, "out", "o", "latent.csv", "CSV file to write, - for stdout")
+	return cmd
+}
+
+func writeLatentCSV(w io.Writer, labels []uint8, mean, logVar []float32, L int) error {
+	cw := csv.NewWriter(w)
+	head := []string{"index", "label"}
+	for j := range L {
+		head = append(head, "z_mean_"+strconv.Itoa(j))
+	}
+	for j := range L {
+		head = append(head, "z_log_var_"+strconv.Itoa(j))
+	}
+	cw.Write(head)
+	row := make([]string, len(head))
+	for i := range len(mean) / L {
+		row[0] = strconv.Itoa(i)
+		row[1] = ""
+		if labels != nil {
+			row[1] = strconv.Itoa(int(labels[i]))
+		}
+		for j := range L {
+			row[2+j] = strconv.FormatFloat(float64(mean[i*L+j]), 'g', -1, 32)
+			row[2+L+j] = strconv.FormatFloat(float64(logVar[i*L+j]), 'g', -1, 32)
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func newPlot(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var d dataFlags
+	var out string
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "plot MODEL|RUN",
+		Short: "Redraw the pictures of a model or run folder",
+		Long: `Draw latent.png, manifold.png, reconstructions.png and samples.png for a model,
+and loss.png when given a run folder (from its metrics.jsonl).`,
+		Example: "  vae plot runs/mnist-784-512-2\n  vae plot --out pictures/ runs/mnist-784-512-2/model.safetensors",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			path, dir := a[0], ""
+			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+				dir, path = path, filepath.Join(path, run.ModelFile)
+				if spec, err := run.LoadSpec(dir); err == nil && !cmd.Flags().Changed("data") {
+					d.data = spec.Data
+				}
+			}
+			if out == "" {
+				out = dir
+				if out == "" {
+					out = "."
+				}
+			}
+			m, err := vae.Load(path)
+			if err != nil {
+				return err
+			}
+			test, err := d.test(cmd, logger, m)
+			if err != nil {
+				return err
+			}
+			var history []vae.EpochStats
+			if dir != "" {
+				if history, err = run.ReadMetrics(filepath.Join(dir, run.MetricsFile)); err != nil {
+					return err
+				}
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			if err := run.Pictures(out, m, test, history, seed); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, out)
+			return nil
+		},
+	}
+	d.add(cmd)
+	cmd.Flags().StringVarP(&out, "out", "o", "", "folder for the PNGs (default: the run folder, or .)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the samples")
+	return cmd
+}
+
+// split cuts v into rows of width.
+func split(v []float32, width int) [][]float32 {
+	out := make([][]float32, len(v)/width)
+	for i := range out {
+		out[i] = v[i*width : (i+1)*width]
+	}
+	return out
+}

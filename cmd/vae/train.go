@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/run"
+	"github.com/govae/vae/vae"
+)
+
+// trainOptions are the flags of vae train.
+type trainOptions struct {
+	config, out, resume string
+	spec                run.Spec
+}
+
+func newTrain(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
+	o := &trainOptions{spec: run.DefaultSpec()}
+	s := &o.spec
+	var hidden []int
+	var activation, init string
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train a VAE and write its run folder: model, checkpoint, metrics and pictures",
+		Long: `Train a VAE. The defaults are the seed's network as the Keras example trains it:
+MNIST, 784-512-2 with ReLU, Adam, batch 128. The run folder receives spec.json,
+checkpoint.safetensors (after every epoch), metrics.jsonl, model.safetensors and
+the pictures latent.png, manifold.png, reconstructions.png, samples.png, loss.png.
+
+Ctrl-C stops at the next batch and saves a checkpoint; --resume continues it.
+A YAML file given with --config sets any field of the run's spec.json; flags
+given on the command line win over it.`,
+		Example: `  vae train
+  vae train --hidden 400 --latent 20 --init pytorch --epochs 10 --out runs/pytorch-example
+  vae train --config examples/keras.yaml --epochs 50
+  vae train --resume runs/mnist-784-512-2`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			s.Model.Hidden, s.Model.Activation, s.Model.Init = hidden, nn.Activation(activation), nn.Init(init)
+			if o.resume != "" {
+				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "batch", "optimizer", "lr", "eps", "momentum", "seed", "out"} {
+					if f.Changed(name) {
+						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
+					}
+				}
+				epochs := 0
+				if f.Changed("epochs") {
+					epochs = s.Train.Epochs
+				}
+				_, err := run.Resume(cmd.Context(), o.resume, epochs, hooks(stderr, logger))
+				return explain(err, o.resume)
+			}
+			spec := *s
+			if o.config != "" {
+				var err error
+				if spec, err = run.ReadSpec(o.config); err != nil {
+					return err
+				}
+				overlay(&spec, s, f.Changed)
+			}
+			out := o.out
+			if out == "" {
+				out = fmt.Sprintf("runs/%s-%s", spec.Data, spec.Model.String())
+			}
+			_, err := run.Train(cmd.Context(), out, spec, hooks(stderr, logger))
+			if errors.Is(err, run.ErrExists) {
+				return fmt.Errorf("%w: vae train --resume %s, or --out another folder", err, out)
+			}
+			if err == nil {
+				fmt.Fprintf(stdout, "run folder: %s\n", out)
+			}
+			return explain(err, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "YAML file with the run's spec (flags override it)")
+	f.StringVar(&o.out, "out", "", "run folder (default runs/DATA-ARCHITECTURE)")
+	f.StringVar(&o.resume, "resume", "", "continue the run in this folder from its checkpoint")
+	f.StringVar(&s.Data, "data", s.Data, "data set: mnist or fashion-mnist")
+	f.StringVar(&s.DataDir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
+	f.IntVar(&s.Limit, "limit", 0, "train on the first N training examples only (0: all)")
+	f.IntSliceVar(&hidden, "hidden", s.Model.Hidden, "hidden layer sizes, encoder order")
+	f.IntVar(&s.Model.Latent, "latent", s.Model.Latent, "latent dimensions")
+	f.StringVar(&activation, "activation", string(s.Model.Activation), "hidden activation: relu, tanh or softplus")
+	f.StringVar(&init, "init", string(s.Model.Init), "weight initialisation: glorot (Keras) or pytorch")
+	f.IntVar(&s.Train.Epochs, "epochs", s.Train.Epochs, "epochs")
+	f.IntVar(&s.Train.BatchSize, "batch", s.Train.BatchSize, "batch size")
+	f.StringVar(&s.Train.Optimizer, "optimizer", s.Train.Optimizer, "optimizer: adam, rmsprop or sgd")
+	f.Float64Var(&s.Train.Optim.LR, "lr", s.Train.Optim.LR, "learning rate")
+	f.Float64Var(&s.Train.Optim.Eps, "eps", s.Train.Optim.Eps, "epsilon of Adam or RMSprop (0: the optimizer's default)")
+	f.Float64Var(&s.Train.Optim.Momentum, "momentum", 0, "momentum of SGD or RMSprop")
+	f.Uint64Var(&s.Train.Seed, "seed", s.Train.Seed, "seed of the weights, shuffling and noise")
+	return cmd
+}
+
+// overlay copies into spec the fields of flags whose flag was set.
+func overlay(spec, flags *run.Spec, changed func(string) bool) {
+	set := func(name string, apply func()) {
+		if changed(name) {
+			apply()
+		}
+	}
+	set("data", func() { spec.Data = flags.Data })
+	set("data-dir", func() { spec.DataDir = flags.DataDir })
+	set("limit", func() { spec.Limit = flags.Limit })
+	set("hidden", func() { spec.Model.Hidden = flags.Model.Hidden })
+	set("latent", func() { spec.Model.Latent = flags.Model.Latent })
+	set("activation", func() { spec.Model.Activation = flags.Model.Activation })
+	set("init", func() { spec.Model.Init = flags.Model.Init })
+	set("epochs", func() { spec.Train.Epochs = flags.Train.Epochs })
+	set("batch", func() { spec.Train.BatchSize = flags.Train.BatchSize })
+	set("optimizer", func() { spec.Train.Optimizer = flags.Train.Optimizer })
+	set("lr", func() { spec.Train.Optim.LR = flags.Train.Optim.LR })
+	set("eps", func() { spec.Train.Optim.Eps = flags.Train.Optim.Eps })
+	set("momentum", func() { spec.Train.Optim.Momentum = flags.Train.Optim.Momentum })
+	set("seed", func() { spec.Train.Seed = flags.Train.Seed })
+}
+
+// explain adds to an interruption how to go on.
+func explain(err error, dir string) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w; continue with: vae train --resume %s", err, dir)
+	}
+	return err
+}
+
+// hooks shows a progress bar per epoch on a terminal, and one log line per
+// epoch in any case.
+func hooks(stderr io.Writer, logger *slog.Logger) run.Hooks {
+	h := run.Hooks{Logger: logger, Download: stderr}
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		h.OnBatch = func(epoch, batch, batches int, l vae.Loss) {
+			if bar == nil {
+				bar = progressbar.NewOptions(batches, progressbar.OptionSetWriter(stderr),
+					progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", epoch)),
+					progressbar.OptionShowIts(), progressbar.OptionSetItsString("steps"),
+					progressbar.OptionClearOnFinish())
+			}
+			bar.Describe(fmt.Sprintf("epoch %d loss %.2f", epoch, l.Total))
+			bar.Add(1)
+		}
+	}
+	h.OnEpoch = func(s vae.EpochStats) {
+		if bar != nil {
+			bar.Finish()
+			bar = nil
+		}
+		args := []any{"epoch", s.Epoch, "train_loss", round(s.Train.Total), "recon", round(s.Train.Recon), "kl", round(s.Train.KL)}
+		if s.Test != nil {
+			args = append(args, "test_loss", round(s.Test.Total))
+		}
+		args = append(args, "seconds", round(s.Seconds), "samples_per_sec", int(s.SamplesPerSec))
+		logger.Info("epoch", args...)
+	}
+	return h
+}
+
+func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }

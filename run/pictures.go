@@ -1,0 +1,175 @@
+package run
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/plot"
+	"github.com/govae/vae/vae"
+)
+
+// The pictures a run folder holds, by file name.
+const (
+	LatentPNG          = "latent.png"          // test-set latent means coloured by class
+	ManifoldPNG        = "manifold.png"        // digits decoded over a grid of the latent space
+	ReconstructionsPNG = "reconstructions.png" // test images above their reconstructions
+	SamplesPNG         = "samples.png"         // decoded draws from the prior
+	LossPNG            = "loss.png"            // loss per epoch
+)
+
+// ManifoldSize is the number of rows and columns of the manifold grid.
+const ManifoldSize = 20
+
+// Pictures draws what m learned from test into dir: the latent scatter, the
+// manifold grid, reconstructions and samples, and, when history is not
+// empty, the loss curves. Sampling uses its own stream of seed.
+func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochStats, seed uint64) error {
+	if test.Rows*test.Cols != m.Config.Input {
+		return fmt.Errorf("pictures: %s holds %d×%d images, model input is %d", test.Name, test.Rows, test.Cols, m.Config.Input)
+	}
+	h, w := test.Rows, test.Cols
+	L := m.Config.Latent
+	mean, _, err := m.Encode(test.X)
+	if err != nil {
+		return fmt.Errorf("pictures: %w", err)
+	}
+
+	// The latent scatter: the means themselves for a 2-D latent space, else
+	// their projection on the first two principal components.
+	z, xl, yl, title := mean, "z[0]", "z[1]", fmt.Sprintf("%s: latent means of the test set", test.Name)
+	if L > 2 {
+		z = project2(mean, test.N, L)
+		xl, yl = "principal component 1", "principal component 2"
+		title = fmt.Sprintf("%s: latent means (%d-D) projected on their first two principal components", test.Name, L)
+	}
+	if err := plot.LatentScatter(filepath.Join(dir, LatentPNG), z, test.Labels, plot.ScatterOptions{Title: title, XLabel: xl, YLabel: yl}); err != nil {
+		return err
+	}
+
+	// The manifold: decode a grid over the Gaussian quantiles 0.05…0.95 of
+	// z[0] and z[1], the other dimensions held at 0, as the Keras example does.
+	n := ManifoldSize
+	q := make([]float64, n)
+	for i := range q {
+		q[i] = distuv.UnitNormal.Quantile(0.05 + 0.9*float64(i)/float64(n-1))
+	}
+	ys := make([]float64, n)
+	for i := range ys {
+		ys[i] = q[n-1-i] // top row holds the highest z[1]
+	}
+	grid := make([]float32, n*n*L)
+	for r := range n {
+		for c := range n {
+			grid[(r*n+c)*L] = float32(q[c])
+			if L > 1 {
+				grid[(r*n+c)*L+1] = float32(ys[r])
+			}
+		}
+	}
+	decoded, err := m.Decode(grid)
+	if err != nil {
+		return fmt.Errorf("pictures: %w", err)
+	}
+	mtitle := "decoded over a grid of z[0], z[1]"
+	if L > 2 {
+		mtitle += fmt.Sprintf(" (z[2…%d] = 0)", L-1)
+	}
+	if err := plot.Manifold(filepath.Join(dir, ManifoldPNG), split(decoded, m.Config.Input), h, w, q, ys, plot.ManifoldOptions{Title: mtitle}); err != nil {
+		return err
+	}
+
+	// Reconstructions of the first test images, and samples from the prior.
+	k := min(20, test.N)
+	recon, err := m.Reconstruct(test.X[:k*m.Config.Input])
+	if err != nil {
+		return fmt.Errorf("pictures: %w", err)
+	}
+	if err := plot.Reconstructions(filepath.Join(dir, ReconstructionsPNG), split(test.X[:k*m.Config.Input], m.Config.Input), split(recon, m.Config.Input), h, w, 10, plot.GridOptions{}); err != nil {
+		return err
+	}
+	samples := m.Sample(64, rand.New(rand.NewPCG(seed, 4<<32)))
+	if err := plot.ImageGrid(filepath.Join(dir, SamplesPNG), split(samples, m.Config.Input), h, w, 8, plot.GridOptions{}); err != nil {
+		return err
+	}
+
+	if len(history) == 0 {
+		return nil
+	}
+	return LossCurves(filepath.Join(dir, LossPNG), history)
+}
+
+// LossCurves draws train and test loss, reconstruction and KL per epoch.
+func LossCurves(path string, history []vae.EpochStats) error {
+	series := []plot.Series{{Name: "train loss"}, {Name: "test loss"}, {Name: "train recon"}, {Name: "train KL"}}
+	for _, s := range history {
+		x := float64(s.Epoch)
+		add := func(i int, y float64) {
+			series[i].X = append(series[i].X, x)
+			series[i].Y = append(series[i].Y, y)
+		}
+		add(0, s.Train.Total)
+		if s.Test != nil {
+			add(1, s.Test.Total)
+		}
+		add(2, s.Train.Recon)
+		add(3, s.Train.KL)
+	}
+	if len(series[1].X) == 0 {
+		series = append(series[:1], series[2:]...)
+	}
+	return plot.LossCurves(path, series, plot.ChartOptions{Title: "negative ELBO per sample"})
+}
+
+// split cuts v into rows of width.
+func split(v []float32, width int) [][]float32 {
+	out := make([][]float32, len(v)/width)
+	for i := range out {
+		out[i] = v[i*width : (i+1)*width]
+	}
+	return out
+}
+
+// project2 returns the n rows of x [n, d] projected on their first two
+// principal components.
+func project2(x []float32, n, d int) []float32 {
+	data := mat.NewDense(n, d, nil)
+	for i := range n {
+		for j := range d {
+			data.Set(i, j, float64(x[i*d+j]))
+		}
+	}
+	var pc stat.PC
+	if !pc.PrincipalComponents(data, nil) {
+		out := make([]float32, 2*n) // degenerate input: first two dimensions
+		for i := range n {
+			out[2*i], out[2*i+1] = x[i*d], x[i*d+1]
+		}
+		return out
+	}
+	var vecs mat.Dense
+	pc.VectorsTo(&vecs)
+	var proj mat.Dense
+	proj.Mul(data, vecs.Slice(0, d, 0, 2))
+	out := make([]float32, 2*n)
+	for i := range n {
+		out[2*i], out[2*i+1] = float32(proj.At(i, 0)), float32(proj.At(i, 1))
+	}
+	return out
+}
+
+// ImageShape returns the height and width of an image of n pixels: the
+// square root when n is a square, else one row of n.
+func ImageShape(n int) (h, w int) {
+	for s := 1; s*s <= n; s++ {
+		if s*s == n {
+			return s, s
+		}
+	}
+	return 1, n
+}
