@@ -114,4 +114,3 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
-
