@@ -148,13 +148,10 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			train.Gather(x, order[lo:hi])
 			fillNormal(p.eps[:n*L], noise)
 
-			nn.ZeroGrad(params)
-			recon, kl := m.forward(p, x, n, true)
-			if math.IsNaN(recon+kl) || math.IsInf(recon+kl, 0) {
-				return nil, fmt.Errorf("train: epoch %d, step %d: %w (recon %v, KL %v)", pr.Epoch+1, pr.Batch+1, ErrNotFinite, recon, kl)
+			recon, kl, err := m.step(p, x, n, params, opt)
+			if err != nil {
+				return nil, fmt.Errorf("train: epoch %d, step %d: %w", pr.Epoch+1, pr.Batch+1, err)
 			}
-			m.backward(p, x, n)
-			opt.Step()
 
 			pr.Recon += recon
 			pr.KL += kl
@@ -200,6 +197,19 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	}
 	snapshot()
 	return pr, nil
+}
+
+// step takes one optimizer step on the batch x [n, Input] with the noise in
+// p.eps and returns the summed reconstruction and KL terms before the update.
+func (m *Model) step(p *pass, x []float32, n int, params []*nn.Param, opt optim.Optimizer) (recon, kl float64, err error) {
+	nn.ZeroGrad(params)
+	recon, kl = m.forward(p, x, n, true)
+	if math.IsNaN(recon+kl) || math.IsInf(recon+kl, 0) {
+		return recon, kl, fmt.Errorf("%w (recon %v, KL %v)", ErrNotFinite, recon, kl)
+	}
+	m.backward(p, x, n)
+	opt.Step()
+	return recon, kl, nil
 }
 
 func finite(v []float32) bool {
