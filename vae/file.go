@@ -117,6 +117,11 @@ func load(path string) (*Model, *safetensors.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return decode(path, data)
+}
+
+// decode parses the content of the model file at path.
+func decode(path string, data []byte) (*Model, *safetensors.File, error) {
 	f, err := safetensors.Read(bytes.NewReader(data))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -131,6 +136,16 @@ func load(path string) (*Model, *safetensors.File, error) {
 	var cfg Config
 	if err := json.Unmarshal([]byte(f.Metadata[metaConfig]), &cfg); err != nil {
 		return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaConfig, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// Check the tensors against the configuration before allocating a model
+	// of the size the configuration claims.
+	for _, l := range cfg.layers() {
+		if _, err := f.Get(l.name+".weight", l.out, l.in); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	m, err := newZero(cfg)
 	if err != nil {

@@ -58,22 +58,44 @@ func newZero(cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg}
-	in := cfg.Input
-	for i, h := range cfg.Hidden {
-		m.Encoder = append(m.Encoder, nn.NewDense(fmt.Sprintf("encoder.%d", i), in, h))
+	var ds []*nn.Dense
+	for _, l := range cfg.layers() {
+		ds = append(ds, nn.NewDense(l.name, l.in, l.out))
+	}
+	H := len(cfg.Hidden)
+	return &Model{
+		Config:  cfg,
+		Encoder: ds[:H],
+		ZMean:   ds[H],
+		ZLogVar: ds[H+1],
+		Decoder: ds[H+2 : 2*H+2],
+		Output:  ds[2*H+2],
+	}, nil
+}
+
+// layer is the name and shape of one dense layer.
+type layer struct {
+	name    string
+	in, out int
+}
+
+// layers lists the dense layers of a model of shape c, in the order
+// Model.layers returns them.
+func (c Config) layers() []layer {
+	var ls []layer
+	in := c.Input
+	for i, h := range c.Hidden {
+		ls = append(ls, layer{fmt.Sprintf("encoder.%d", i), in, h})
 		in = h
 	}
-	m.ZMean = nn.NewDense("z_mean", in, cfg.Latent)
-	m.ZLogVar = nn.NewDense("z_log_var", in, cfg.Latent)
-	in = cfg.Latent
-	for i := len(cfg.Hidden) - 1; i >= 0; i-- {
-		h := cfg.Hidden[i]
-		m.Decoder = append(m.Decoder, nn.NewDense(fmt.Sprintf("decoder.%d", len(m.Decoder)), in, h))
+	ls = append(ls, layer{"z_mean", in, c.Latent}, layer{"z_log_var", in, c.Latent})
+	in = c.Latent
+	for i := range c.Hidden {
+		h := c.Hidden[len(c.Hidden)-1-i]
+		ls = append(ls, layer{fmt.Sprintf("decoder.%d", i), in, h})
 		in = h
 	}
-	m.Output = nn.NewDense("output", in, cfg.Input)
-	return m, nil
+	return append(ls, layer{"output", in, c.Input})
 }
 
 func (m *Model) layers() []*nn.Dense {
