@@ -55,8 +55,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Train variational autoencoders and look at what they learned",
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Example: `  vae train                         # the seed's VAE on MNIST, pictures in runs/mnist-784-512-2
-  vae eval runs/mnist-784-512-2/model.safetensors`,
+		Example: `  vae train                         # the seed's VAE on MNIST, pictures in runs/mnist-512-2
+  vae eval runs/mnist-512-2/model.safetensors`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.SetHelpCommand(&cobra.Command{Hidden: true})

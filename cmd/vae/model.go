@@ -48,7 +48,7 @@ func newEval(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "eval MODEL",
 		Short:   "Print a model's test loss, reconstruction and KL per sample",
-		Example: "  vae eval runs/mnist-784-512-2/model.safetensors\n  vae eval --json --data fashion-mnist runs/fashion/model.safetensors",
+		Example: "  vae eval runs/mnist-512-2/model.safetensors\n  vae eval --json --data fashion-mnist runs/fashion/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			m, err := vae.Load(a[0])
@@ -88,7 +88,7 @@ func newSample(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "sample MODEL",
 		Short:   "Decode draws from the prior into a PNG grid",
-		Example: "  vae sample -n 100 --out samples.png runs/mnist-784-512-2/model.safetensors",
+		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if n < 1 {
@@ -121,7 +121,7 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "reconstruct MODEL",
 		Short:   "Draw test images above their reconstructions into a PNG",
-		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-784-512-2/model.safetensors",
+		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			m, err := vae.Load(a[0])
@@ -159,7 +159,7 @@ func newEncode(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		Short: "Write the latent means and log-variances of the test set as CSV",
 		Long: `Write one CSV row per test example: its index, its label, the latent means
 z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
-		Example: "  vae encode --out latent.csv runs/mnist-784-512-2/model.safetensors",
+		Example: "  vae encode --out latent.csv runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			m, err := vae.Load(a[0])
@@ -226,7 +226,7 @@ func newPlot(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		Short: "Redraw the pictures of a model or run folder",
 		Long: `Draw latent.png, manifold.png, reconstructions.png and samples.png for a model,
 and loss.png when given a run folder (from its metrics.jsonl).`,
-		Example: "  vae plot runs/mnist-784-512-2\n  vae plot --out pictures/ runs/mnist-784-512-2/model.safetensors",
+		Example: "  vae plot runs/mnist-512-2\n  vae plot --out pictures/ runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			path, dir := a[0], ""

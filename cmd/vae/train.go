@@ -42,7 +42,7 @@ given on the command line win over it.`,
 		Example: `  vae train
   vae train --hidden 400 --latent 20 --init pytorch --epochs 10 --out runs/pytorch-example
   vae train --config examples/keras.yaml --epochs 50
-  vae train --resume runs/mnist-784-512-2`,
+  vae train --resume runs/mnist-512-2`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
@@ -70,7 +70,7 @@ given on the command line win over it.`,
 			}
 			out := o.out
 			if out == "" {
-				out = fmt.Sprintf("runs/%s-%s", spec.Data, spec.Model.String())
+				out = defaultOut(spec)
 			}
 			_, err := run.Train(cmd.Context(), out, spec, hooks(stderr, logger))
 			if errors.Is(err, run.ErrExists) {
@@ -84,7 +84,7 @@ given on the command line win over it.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "YAML file with the run's spec (flags override it)")
-	f.StringVar(&o.out, "out", "", "run folder (default runs/DATA-ARCHITECTURE)")
+	f.StringVar(&o.out, "out", "", "run folder (default runs/DATA-HIDDEN-LATENT, e.g. runs/mnist-512-2)")
 	f.StringVar(&o.resume, "resume", "", "continue the run in this folder from its checkpoint")
 	f.StringVar(&s.Data, "data", s.Data, "data set: mnist or fashion-mnist")
 	f.StringVar(&s.DataDir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
@@ -101,6 +101,16 @@ given on the command line win over it.`,
 	f.Float64Var(&s.Train.Optim.Momentum, "momentum", 0, "momentum of SGD or RMSprop")
 	f.Uint64Var(&s.Train.Seed, "seed", s.Train.Seed, "seed of the weights, shuffling and noise")
 	return cmd
+}
+
+// defaultOut names a run folder after its data and layer sizes, e.g.
+// runs/mnist-512-2.
+func defaultOut(spec run.Spec) string {
+	name := "runs/" + spec.Data
+	for _, h := range spec.Model.Hidden {
+		name += fmt.Sprintf("-%d", h)
+	}
+	return name + fmt.Sprintf("-%d", spec.Model.Latent)
 }
 
 // overlay copies into spec the fields of flags whose flag was set.
