@@ -84,3 +84,21 @@ func TestProject2(t *testing.T) {
 		t.Errorf("first component spread %v, second %v: want the first far larger", spread0, spread1)
 	}
 }
+
+// The recipes in examples/ parse and are valid.
+func TestExampleSpecs(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no examples/*.yaml")
+	}
+	for _, f := range files {
+		s, err := ReadSpec(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

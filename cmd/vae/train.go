@@ -40,8 +40,8 @@ Ctrl-C stops at the next batch and saves a checkpoint; --resume continues it.
 A YAML file given with --config sets any field of the run's spec.json; flags
 given on the command line win over it.`,
 		Example: `  vae train
-  vae train --hidden 400 --latent 20 --init pytorch --epochs 10 --out runs/pytorch-example
-  vae train --config examples/keras.yaml --epochs 50
+  vae train --hidden 400 --latent 20 --init pytorch --eps 1e-8 --out runs/pytorch-example
+  vae train --config examples/pytorch.yaml --out runs/pytorch
   vae train --resume runs/mnist-512-2`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
