@@ -61,16 +61,22 @@ func DefaultSpec() Spec {
 // ReadSpec reads a YAML specification over the defaults; a key that Spec
 // does not have is an error.
 func ReadSpec(path string) (Spec, error) {
-	s := DefaultSpec()
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return s, err
+		return DefaultSpec(), err
 	}
+	return parseSpec(path, data)
+}
+
+// parseSpec decodes the YAML content of the spec file at path.
+func parseSpec(path string, data []byte) (Spec, error) {
+	s := DefaultSpec()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 		// yaml lists its errors on several lines; keep one line.
 		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "), "\n  ", "; ")
+		msg = strings.ReplaceAll(msg, "\n", `\n`)
 		return s, fmt.Errorf("%s: %s", path, msg)
 	}
 	return s, nil
@@ -209,7 +215,8 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 		}
 		return vae.SaveCheckpoint(filepath.Join(dir, CheckpointFile), m, p, spec.Train)
 	}
-	p, err := m.Train(ctx, trainSet, testSet, opts, resume)
+	opts.Resume = resume
+	p, err := m.Train(ctx, trainSet, testSet, opts)
 	if err != nil {
 		if p != nil && ctx.Err() != nil {
 			if serr := vae.SaveCheckpoint(filepath.Join(dir, CheckpointFile), m, p, spec.Train); serr != nil {

@@ -102,3 +102,18 @@ func TestExampleSpecs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSpec: any bytes give a spec or a one-line error naming the file,
+// never a panic.
+func FuzzParseSpec(f *testing.F) {
+	f.Add([]byte("model:\n  latent: 5\n"))
+	f.Add([]byte("train:\n  optim:\n    lr: 0.01\n  epochs: 3\n"))
+	f.Add([]byte("model: [1\n"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := parseSpec("spec.yaml", data)
+		if err != nil && (!strings.HasPrefix(err.Error(), "spec.yaml: ") || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("error %q: want one line starting with the file name", err)
+		}
+	})
+}

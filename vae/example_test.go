@@ -35,7 +35,7 @@ func Example() {
 	train, test := stripes(400), stripes(40)
 	opts := vae.TrainOptions{Epochs: 20, BatchSize: 20, Seed: 1}
 	opts.Optim.LR = 0.01
-	progress, err := m.Train(context.Background(), train, test, opts, nil)
+	progress, err := m.Train(context.Background(), train, test, opts)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -28,6 +28,10 @@ type TrainOptions struct {
 	// far; its last History entry is the epoch just finished. An error
 	// stops training and is returned.
 	OnEpoch func(p *Progress) error `json:"-" yaml:"-"`
+	// Resume, if set, is the progress of an interrupted run to continue
+	// (from LoadCheckpoint); with the same options the result is
+	// bit-identical to an uninterrupted run.
+	Resume *Progress `json:"-" yaml:"-"`
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -84,13 +88,12 @@ const (
 
 // Train fits m to train by minimising the per-sample negative ELBO with
 // minibatch stochastic gradients, evaluating on test (which may be nil)
-// after every epoch. It continues from resume when that is not nil (with the
-// same options, the result is bit-identical to an uninterrupted run).
+// after every epoch, and continues from opts.Resume when that is set.
 //
 // When ctx is cancelled, Train stops before the next step and returns the
 // progress so far with an error wrapping ctx.Err(); save it with
 // SaveCheckpoint to resume later.
-func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainOptions, resume *Progress) (*Progress, error) {
+func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainOptions) (*Progress, error) {
 	opts = opts.withDefaults()
 	D, L, bs := m.Config.Input, m.Config.Latent, opts.BatchSize
 	if train == nil || train.N == 0 {
@@ -112,8 +115,8 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	}
 	noiseSrc := rand.NewPCG(opts.Seed, streamNoise)
 	pr := &Progress{}
-	if resume != nil {
-		pr = resume
+	if opts.Resume != nil {
+		pr = opts.Resume
 		if err := opt.SetState(pr.Optim); err != nil {
 			return nil, fmt.Errorf("train: resume: %w", err)
 		}

@@ -52,7 +52,8 @@ func trainTiny(t *testing.T, epochs int, ctx context.Context, resume *Progress, 
 	}
 	opts := TrainOptions{Epochs: epochs, BatchSize: 10, Seed: 3}
 	opts.Optim.LR = 1e-2
-	p, err := m.Train(ctx, blobs(95, 16, 1), blobs(40, 16, 2), opts, resume)
+	opts.Resume = resume
+	p, err := m.Train(ctx, blobs(95, 16, 1), blobs(40, 16, 2), opts)
 	return m, p, err
 }
 
@@ -146,7 +147,7 @@ func TestResumeBitIdentical(t *testing.T) {
 func TestTrainNotFinite(t *testing.T) {
 	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
 	m.Output.W.Value[3] = float32(posInf())
-	_, err := m.Train(context.Background(), blobs(20, 16, 1), nil, TrainOptions{BatchSize: 10}, nil)
+	_, err := m.Train(context.Background(), blobs(20, 16, 1), nil, TrainOptions{BatchSize: 10})
 	if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "epoch 1, step 1") {
 		t.Fatalf("err = %v, want ErrNotFinite naming epoch 1, step 1", err)
 	}
@@ -168,7 +169,7 @@ func TestTrainBadInput(t *testing.T) {
 		{blobs(10, 16, 1), TrainOptions{BatchSize: -1}, "batch size -1"},
 		{blobs(10, 16, 1), TrainOptions{Optimizer: "adagrad"}, "adagrad"},
 	} {
-		_, err := m.Train(context.Background(), tc.train, nil, tc.opts, nil)
+		_, err := m.Train(context.Background(), tc.train, nil, tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("err = %v, want one containing %q", err, tc.want)
 		}
