@@ -36,6 +36,26 @@ def load_safetensors(path):
     return tensors, meta
 
 
+def save_safetensors(path, tensors, meta=None):
+    """Writes float32 tensors (a dict name -> tensor) and string metadata as
+    a safetensors file: tensors sorted by name, header padded with spaces to
+    a multiple of 8 bytes, data little-endian, as vae's own writer does."""
+    header = {"__metadata__": dict(meta)} if meta else {}
+    chunks, offset = [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().to(torch.float32).contiguous()
+        data = struct.pack(f"<{t.numel()}f", *t.flatten().tolist())
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        f.writelines(chunks)
+
+
 class VAE(nn.Module):
     """The seed's VAE with the layer names of the Go package vae."""
 
