@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""PyTorch reference for the Go package vae: one training step, and a benchmark.
+
+step IN OUT
+    IN is a safetensors file written by the Go test TestMatchesPyTorch: the
+    model's tensors under their model-file names, a batch `x` [n, input], the
+    noise `eps` [n, latent], and in the metadata the model's "config" and the
+    Adam hyperparameters "adam" (JSON {"lr", "beta1", "beta2", "eps"}). The
+    script builds the VAE of scripts/torch_vae.py, computes the per-sample loss
+    of package vae, (sum of BCE-with-logits + KL) / n, back-propagates it and
+    takes one torch.optim.Adam step. OUT receives the per-sample `loss`,
+    `recon` and `kl` as 0-dimensional tensors, every parameter's gradient as
+    `grad/<name>` and its value after the step as `after/<name>`, with the
+    torch version and the BLAS libraries loaded in the metadata.
+
+bench [--threads N] [--steps S] [--arch 784-400-20|784-512-2 ...]
+    Times training steps (batch 128, Adam lr 1e-3, shuffled MNIST, the
+    recipes of examples/pytorch.yaml and examples/keras.yaml) and inference
+    (encode to the means, decode to images, batch 1000 over the test set) and
+    prints one JSON object with samples per second (training: over all timed
+    steps, and from the median step; inference: the best pass), the BLAS
+    library torch loaded, the load average before the run and the peak
+    resident memory. OMP_NUM_THREADS is set to --threads before torch loads.
+    With more than one thread, other work on the machine can slow torch down
+    many times over (OpenMP threads spin while they wait for each other):
+    time on a quiet machine.
+
+    /usr/bin/python3 scripts/torch_reference.py bench --threads 1
+    /usr/bin/python3 scripts/torch_reference.py step in.safetensors out.safetensors
+
+Needs only torch and the standard library.
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+# Recipes of the two reference examples: initialisation and Adam epsilon.
+RECIPES = {
+    "784-400-20": {"config": {"input": 784, "hidden": [400], "latent": 20, "activation": "relu", "init": "pytorch"}, "adam_eps": 1e-8},
+    "784-512-2": {"config": {"input": 784, "hidden": [512], "latent": 2, "activation": "relu", "init": "glorot"}, "adam_eps": 1e-7},
+}
+
+
+def loss_terms(model, x, eps):
+    """Returns the per-sample reconstruction and KL terms of package vae:
+    each summed over its dimensions and averaged over the batch, with
+    z = mean + exp(log_var/2)·eps."""
+    n = x.shape[0]
+    mean, log_var = model.encode(x)
+    z = mean + torch.exp(log_var / 2) * eps
+    logits = model.decode(z)
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
+    kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / n
+    return recon, kl
+
+
+def blas_libraries():
+    """Returns the paths of the BLAS and LAPACK libraries mapped into this
+    process, the library that does the work first: libopenblas*.so where
+    libblas.so.3 is OpenBLAS's, or the reference libblas.so.3."""
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "blas" in line or "lapack" in line}
+    return sorted(paths, key=lambda p: (not os.path.basename(p).startswith("libopenblas"), "lapack" in p, p))
+
+
+def step(args):
+    """One forward, backward and Adam step, written to args.out."""
+    tensors, meta = load_safetensors(args.input)
+    model = VAE(json.loads(meta["config"]))
+    model.load_state_dict({name: tensors[name] for name in model.state_dict()})
+    adam = json.loads(meta["adam"])
+    opt = torch.optim.Adam(model.parameters(), lr=adam["lr"], betas=(adam["beta1"], adam["beta2"]), eps=adam["eps"])
+
+    recon, kl = loss_terms(model, tensors["x"], tensors["eps"])
+    loss = recon + kl
+    opt.zero_grad()
+    loss.backward()
+    out = {"loss": loss, "recon": recon, "kl": kl}
+    for name, p in model.named_parameters():
+        out["grad/" + name] = p.grad.clone()
+    opt.step()
+    for name, p in model.named_parameters():
+        out["after/" + name] = p.detach().clone()
+    save_safetensors(args.out, out, {"torch": torch.__version__, "blas": " ".join(blas_libraries())})
+
+
+def read_mnist(folder, kind):
+    """Returns the MNIST images of kind "train" or "t10k" as [n, 784] in [0, 1]."""
+    for name in (f"{kind}-images-idx3-ubyte.gz", f"{kind}-images-idx3-ubyte"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            return read_idx_images(path)
+    sys.exit(f"{folder}: no {kind}-images-idx3-ubyte[.gz] (run `go run ./cmd/vae train` once to fetch MNIST)")
+
+
+def new_model(recipe):
+    """Returns the recipe's VAE, initialised as the Go package does it:
+    nn.Linear's default, or Glorot-uniform weights and zero biases."""
+    model = VAE(recipe["config"])
+    if recipe["config"]["init"] == "glorot":
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+    return model
+
+
+def rate(samples, seconds):
+    """Returns samples per second, rounded for printing."""
+    return round(samples / seconds, 1)
+
+
+def bench_arch(recipe, train, test, args):
+    """Returns training and inference speeds, in samples per second, of one
+    recipe."""
+    model = new_model(recipe)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=recipe["adam_eps"])
+    order = torch.randperm(train.shape[0])
+    batches = train.shape[0] // args.batch
+
+    def train_step(i):
+        i %= batches
+        x = train[order[i * args.batch:(i + 1) * args.batch]]
+        recon, kl = loss_terms(model, x, torch.randn(x.shape[0], recipe["config"]["latent"]))
+        opt.zero_grad()
+        (recon + kl).backward()
+        opt.step()
+
+    for i in range(args.warmup):
+        train_step(i)
+    step_seconds = []
+    for i in range(args.warmup, args.warmup + args.steps):
+        start = time.perf_counter()
+        train_step(i)
+        step_seconds.append(time.perf_counter() - start)
+    median_step = sorted(step_seconds)[len(step_seconds) // 2]
+
+    # Inference: the best of a few passes over the test set, batch 1000.
+    encode_seconds = decode_seconds = float("inf")
+    with torch.no_grad():
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            means = [model.encode(x)[0] for x in test.split(args.infer_batch)]
+            encode_seconds = min(encode_seconds, time.perf_counter() - start)
+            start = time.perf_counter()
+            for z in means:
+                torch.sigmoid(model.decode(z))
+            decode_seconds = min(decode_seconds, time.perf_counter() - start)
+    return {
+        "train_samples_per_sec": rate(args.steps * args.batch, sum(step_seconds)),
+        "train_samples_per_sec_median_step": rate(args.batch, median_step),  # less hurt by other work
+        "encode_samples_per_sec": rate(test.shape[0], encode_seconds),
+        "decode_samples_per_sec": rate(test.shape[0], decode_seconds),
+    }
+
+
+def bench(args):
+    """Prints the benchmark's JSON object."""
+    load = os.getloadavg()[0]  # other work on the machine skews the timings
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    train, test = read_mnist(args.data, "train"), read_mnist(args.data, "t10k")
+    blas = blas_libraries()
+    if not any("openblas" in p for p in blas):
+        print(f"warning: torch did not load OpenBLAS (mapped: {blas or 'no BLAS'}); "
+              "apt-get install libopenblas0-openmp", file=sys.stderr)
+    result = {
+        "torch": torch.__version__,
+        "blas": blas[0] if blas else None,
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_average_before": round(load, 2),
+        "batch": args.batch,
+        "steps": args.steps,
+        "arch": {arch: bench_arch(RECIPES[arch], train, test, args) for arch in args.arch},
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result, indent=2))
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("step", help="one training step on the state the Go test wrote")
+    s.add_argument("input", help="safetensors file written by TestMatchesPyTorch")
+    s.add_argument("out", help="safetensors file to write the loss, gradients and new weights to")
+    s.set_defaults(run=step)
+    b = sub.add_parser("bench", help="training and inference speed on MNIST")
+    b.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    b.add_argument("--steps", type=int, default=200, help="timed training steps per architecture (default 200)")
+    b.add_argument("--warmup", type=int, default=20, help="untimed training steps first (default 20)")
+    b.add_argument("--repeats", type=int, default=3, help="inference passes over the test set; the best counts (default 3)")
+    b.add_argument("--batch", type=int, default=128, help="training batch size (default 128)")
+    b.add_argument("--infer-batch", type=int, default=1000, help="inference batch size (default 1000)")
+    b.add_argument("--arch", nargs="+", choices=sorted(RECIPES), default=sorted(RECIPES, reverse=True),
+                   help="architectures to time (default both)")
+    b.add_argument("--data", default=os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vae", "mnist"),
+                   help="folder with the MNIST IDX files, gzipped or not (default: vae's cache)")
+    b.set_defaults(run=bench)
+    return ap.parse_args()
+
+
+if __name__ == "__main__":
+    ARGS = parse_args()
+    if ARGS.command == "bench":
+        # OpenMP (torch's and OpenBLAS's) reads this once, when torch loads.
+        os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+    sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    from torch_vae import VAE, load_safetensors, read_idx_images, save_safetensors
+    ARGS.run(ARGS)

@@ -1,0 +1,219 @@
+package vae
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/optim"
+	"github.com/govae/vae/safetensors"
+)
+
+// python is the interpreter that has PyTorch (Debian's python3-torch).
+const python = "/usr/bin/python3"
+
+// torchTolerance bounds every difference to PyTorch, relative to the largest
+// magnitude of the tensor compared (see worstDiff).
+const torchTolerance = 1e-4
+
+// One training step of the model (forward, loss, backward, Adam) equals the
+// same step in PyTorch, computed by scripts/torch_reference.py from the same
+// weights, batch and noise: the loss and its two terms, every gradient and
+// every weight after the step.
+func TestMatchesPyTorch(t *testing.T) {
+	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+		t.Skip("skipped: /usr/bin/python3 cannot import torch; apt-get install python3-torch")
+	}
+	adam := func(eps float64) optim.Config {
+		return optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: eps}
+	}
+	for i, tc := range []struct {
+		name string
+		cfg  Config
+		opt  optim.Config // Adam's
+	}{
+		{"pytorch example 784-400-20", Config{Input: 784, Hidden: []int{400}, Latent: 20, Activation: nn.ReLU, Init: nn.InitPyTorch}, adam(1e-8)},
+		{"keras example 784-512-2", Config{Input: 784, Hidden: []int{512}, Latent: 2, Activation: nn.ReLU, Init: nn.InitGlorot}, adam(1e-7)},
+		{"deep tanh 97-61-29-5", Config{Input: 97, Hidden: []int{61, 29}, Latent: 5, Activation: nn.Tanh, Init: nn.InitPyTorch}, adam(1e-8)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 32
+			rng := rand.New(rand.NewPCG(1, uint64(i)))
+			m, err := New(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randomInput(rng, n, tc.cfg.Input) // [n, Input]
+			p := m.newPass(n)
+			fillNormal(p.eps, rng) // [n, Latent]
+
+			dir := t.TempDir()
+			in, out := filepath.Join(dir, "in.safetensors"), filepath.Join(dir, "out.safetensors")
+			writeStepInput(t, in, m, x, p.eps, tc.opt)
+			b, err := exec.Command(python, "../scripts/torch_reference.py", "step", in, out).CombinedOutput()
+			if err != nil {
+				t.Fatalf("torch_reference.py step: %v\n%s", err, b)
+			}
+			want := readSafetensors(t, out)
+			t.Logf("PyTorch %s, BLAS %s", want.Metadata["torch"], want.Metadata["blas"])
+
+			params := m.Params()
+			before := make([][]float32, len(params))
+			for j, prm := range params {
+				before[j] = slices.Clone(prm.Value)
+			}
+			opt, err := optim.New("adam", params, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recon, kl, err := m.step(p, x, n, params, opt) // nn.ZeroGrad, forward, backward, Adam
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// check compares got with PyTorch's tensor called name, each
+			// element after taking off what slack(i) allows, if slack
+			// is not nil.
+			check := func(name string, got []float32, shape []int, slack func(i int) float64, note string) {
+				t.Helper()
+				w, err := want.Get(name, shape...)
+				if err != nil {
+					t.Errorf("PyTorch's output: %v", err)
+					return
+				}
+				rel, at := worstDiff(got, w, slack)
+				msg := fmt.Sprintf("%-24s worst relative difference %.2e at %d: Go %.9g, PyTorch %.9g%s", name, rel, at, got[at], w[at], note)
+				if !(rel <= torchTolerance) {
+					t.Errorf("%s; more than %g", msg, torchTolerance)
+					return
+				}
+				t.Log(msg)
+			}
+			check("loss", []float32{float32((recon + kl) / n)}, nil, nil, "")
+			check("recon", []float32{float32(recon / n)}, nil, nil, "")
+			check("kl", []float32{float32(kl / n)}, nil, nil, "")
+			for _, prm := range params {
+				check("grad/"+prm.Name, prm.Grad, prm.Shape, nil, "")
+			}
+
+			// The weights after Go's own step. Adam's first step moves a
+			// weight by −lr·g/(|g|+ε): where a gradient is within
+			// rounding of zero (|g| ~ ε) that is anything from −lr to +lr,
+			// so each weight may differ, beyond the tolerance, by what the
+			// difference of its two gradients explains.
+			for _, prm := range params {
+				grad := mustGet(t, want, "grad/"+prm.Name)
+				explained := func(i int) float64 {
+					return math.Abs(firstAdamStep(tc.opt, prm.Grad[i]) - firstAdamStep(tc.opt, grad[i]))
+				}
+				check("after/"+prm.Name, prm.Value, prm.Shape, explained, " (beyond what the gradients' difference explains)")
+			}
+
+			// Every weight after Adam's step from the same weights with
+			// PyTorch's gradients: the optimizer on its own.
+			for j, prm := range params {
+				copy(prm.Value, before[j])
+				copy(prm.Grad, mustGet(t, want, "grad/"+prm.Name))
+			}
+			opt, err = optim.New("adam", params, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt.Step()
+			for _, prm := range params {
+				check("after/"+prm.Name, prm.Value, prm.Shape, nil, " (Adam on PyTorch's gradients)")
+			}
+		})
+	}
+}
+
+// writeStepInput writes what scripts/torch_reference.py step reads: m's
+// parameters under their model-file names, the batch x and the noise eps,
+// with the configuration and Adam's hyperparameters in the metadata.
+func writeStepInput(t *testing.T, path string, m *Model, x, eps []float32, adam optim.Config) {
+	t.Helper()
+	n := len(x) / m.Config.Input
+	ts := []safetensors.Tensor{
+		{Name: "x", Shape: []int{n, m.Config.Input}, Data: x},
+		{Name: "eps", Shape: []int{n, m.Config.Latent}, Data: eps},
+	}
+	for _, prm := range m.Params() {
+		ts = append(ts, safetensors.Tensor{Name: prm.Name, Shape: prm.Shape, Data: prm.Value})
+	}
+	var b bytes.Buffer
+	if err := safetensors.Write(&b, ts, map[string]string{metaConfig: mustJSON(m.Config), "adam": mustJSON(adam)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustGet returns the tensor called name in f, of any shape.
+func mustGet(t *testing.T, f *safetensors.File, name string) []float32 {
+	t.Helper()
+	v, ok := f.Tensor(name)
+	if !ok {
+		t.Fatalf("PyTorch's output has no tensor %s", name)
+	}
+	return v.Data
+}
+
+// readSafetensors reads the safetensors file at path.
+func readSafetensors(t *testing.T, path string) *safetensors.File {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	f, err := safetensors.Read(fh)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return f
+}
+
+// worstDiff returns the largest |got[i] − want[i]| − slack(i) (slack may be
+// nil: none), relative to the largest |want| of the tensor (a tensor of
+// zeros counts as 1e-30), and its index i. A NaN (in got, want or the
+// slack) gives +Inf. got and want have the same length.
+func worstDiff(got, want []float32, slack func(i int) float64) (rel float64, at int) {
+	scale := max(maxAbs(want), 1e-30)
+	for i := range want {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if slack != nil {
+			d -= slack(i)
+		}
+		if math.IsNaN(d) {
+			return math.Inf(1), i
+		}
+		if d/scale > rel {
+			rel, at = d/scale, i
+		}
+	}
+	return rel, at
+}
+
+// firstAdamStep returns how much Adam's first step, without weight decay,
+// changes a weight whose gradient is g: the bias-corrected moments are g
+// and g², so −lr·g/(|g|+ε).
+func firstAdamStep(c optim.Config, g float32) float64 {
+	return -c.LR * float64(g) / (math.Abs(float64(g)) + c.Eps)
+}
+
+// maxAbs returns the largest |v[i]|, 0 for an empty v.
+func maxAbs(v []float32) float64 {
+	var m float64
+	for _, x := range v {
+		m = max(m, math.Abs(float64(x)))
+	}
+	return m
+}
