@@ -68,6 +68,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newReconstruct(stdout, logger),
 		newEncode(stdout, logger),
 		newPlot(stdout, logger),
+		newBench(stdout, logger),
 	)
 	return root
 }

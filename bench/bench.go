@@ -1,0 +1,285 @@
+// Package bench measures how fast VAEs train and infer on this machine, and
+// how that compares with PyTorch running the same work, when PyTorch is
+// installed: the figures behind `vae bench`.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/kernel"
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/optim"
+	"github.com/govae/vae/vae"
+)
+
+// Options says what to measure. Zero fields take the defaults in their
+// comments.
+type Options struct {
+	Threads []int  // thread counts to measure; default 1 and runtime.NumCPU()
+	Steps   int    // timed training steps per measurement; default 200
+	Warmup  int    // untimed training steps first; default 20
+	DataDir string // folder with the MNIST files; default as dataset.Open
+	Python  string // Python with torch; default /usr/bin/python3; "-" skips PyTorch
+	Script  string // the reference script; default scripts/torch_reference.py
+	Logger  *slog.Logger
+}
+
+// Arch is an architecture with the recipe its example trains it with.
+type Arch struct {
+	Config vae.Config
+	Optim  optim.Config
+}
+
+// Archs are the two architectures measured: the PyTorch example's and the
+// Keras example's.
+var Archs = []Arch{
+	{vae.Config{Input: 784, Hidden: []int{400}, Latent: 20, Init: nn.InitPyTorch}, optim.Config{LR: 1e-3}},
+	{vae.Config{Input: 784, Hidden: []int{512}, Latent: 2, Init: nn.InitGlorot}, optim.Config{LR: 1e-3, Eps: 1e-7}},
+}
+
+// Row is one measurement.
+type Row struct {
+	Task          string  `json:"task"` // "train" (batch 128), "encode" or "decode" (batch 1000)
+	Arch          string  `json:"arch"`
+	Threads       int     `json:"threads"`
+	SamplesPerSec float64 `json:"samples_per_sec"`
+	GFLOPS        float64 `json:"gflops"`
+	Torch         float64 `json:"torch_samples_per_sec,omitempty"` // PyTorch's samples/s for the same work
+	Ratio         float64 `json:"ratio,omitempty"`                 // SamplesPerSec / Torch
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	CPU          string `json:"cpu"`
+	Engine       string `json:"engine"`
+	Go           string `json:"go"`
+	TorchVersion string `json:"torch_version,omitempty"`
+	TorchBLAS    string `json:"torch_blas,omitempty"`
+	TorchSkipped string `json:"torch_skipped,omitempty"` // why there are no PyTorch figures
+	Rows         []Row  `json:"rows"`
+}
+
+// FLOPs returns the floating-point operations per sample of a training
+// step, an encoding and a decoding for a model of shape c: two per
+// multiply-add of the matrix products, whose cost dominates.
+func FLOPs(c vae.Config) (train, encode, decode float64) {
+	m, err := vae.New(c, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return 0, 0, 0
+	}
+	macs := func(ds ...*nn.Dense) (s float64) {
+		for _, d := range ds {
+			s += float64(d.In * d.Out)
+		}
+		return s
+	}
+	enc := macs(append(m.Encoder, m.ZMean, m.ZLogVar)...)
+	dec := macs(append(m.Decoder, m.Output)...)
+	first := float64(c.Input * c.Hidden[0])
+	if len(c.Hidden) == 0 {
+		first = macs(m.ZMean, m.ZLogVar)
+	}
+	// forward, weight gradients, input gradients (none for the input itself)
+	train = 2*(enc+dec) + 2*(enc+dec) + 2*(enc+dec-first)
+	return train, 2 * enc, 2 * dec
+}
+
+// Run measures training and inference speed of each of Archs at each
+// thread count, and PyTorch's for the same work when it can.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	if len(opt.Threads) == 0 {
+		opt.Threads = []int{1, runtime.NumCPU()}
+		if runtime.NumCPU() == 1 {
+			opt.Threads = opt.Threads[:1]
+		}
+	}
+	if opt.Steps == 0 {
+		opt.Steps = 200
+	}
+	if opt.Warmup == 0 {
+		opt.Warmup = 20
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	train, test, _, err := dataset.Open(ctx, "mnist", dataset.Options{Dir: opt.DataDir, Logger: opt.Logger})
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{CPU: cpuName(), Engine: fmt.Sprintf("%T", kernel.Current()), Go: runtime.Version()}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, threads := range opt.Threads {
+		runtime.GOMAXPROCS(threads)
+		for _, a := range Archs {
+			rows, err := measure(ctx, a, train, test, threads, opt)
+			if err != nil {
+				return nil, err
+			}
+			r.Rows = append(r.Rows, rows...)
+		}
+		if err := r.addTorch(ctx, threads, opt); err != nil {
+			r.TorchSkipped = err.Error()
+		}
+	}
+	return r, nil
+}
+
+// measure times training steps and inference of one architecture.
+func measure(ctx context.Context, a Arch, train, test *dataset.Set, threads int, opt Options) ([]Row, error) {
+	const batch = 128
+	m, err := vae.New(a.Config, rand.New(rand.NewPCG(1, 0)))
+	if err != nil {
+		return nil, err
+	}
+	trainFLOPs, encFLOPs, decFLOPs := FLOPs(a.Config)
+	opts := vae.TrainOptions{Epochs: 1, BatchSize: batch, Optim: a.Optim, Seed: 1}
+	if _, err := m.Train(ctx, train.Subset(opt.Warmup*batch), nil, opts); err != nil {
+		return nil, err
+	}
+	p, err := m.Train(ctx, train.Subset(opt.Steps*batch), nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	sps := p.History[0].SamplesPerSec
+	arch := a.Config.String()
+	rows := []Row{{Task: "train", Arch: arch, Threads: threads, SamplesPerSec: sps, GFLOPS: sps * trainFLOPs / 1e9}}
+
+	var mean []float32
+	encode := bestOf(3, func() { mean, _, _ = m.Encode(test.X) })
+	decode := bestOf(3, func() { m.Decode(mean) })
+	n := float64(test.N)
+	rows = append(rows,
+		Row{Task: "encode", Arch: arch, Threads: threads, SamplesPerSec: n / encode, GFLOPS: n / encode * encFLOPs / 1e9},
+		Row{Task: "decode", Arch: arch, Threads: threads, SamplesPerSec: n / decode, GFLOPS: n / decode * decFLOPs / 1e9})
+	opt.Logger.Info("bench", "arch", arch, "threads", threads, "train_samples_per_sec", int(sps))
+	return rows, nil
+}
+
+// bestOf returns the shortest of n timings of f, in seconds.
+func bestOf(n int, f func()) float64 {
+	best := 0.0
+	for i := range n {
+		start := time.Now()
+		f()
+		if s := time.Since(start).Seconds(); i == 0 || s < best {
+			best = s
+		}
+	}
+	return best
+}
+
+// torchResult is what the reference script's bench prints.
+type torchResult struct {
+	Torch string `json:"torch"`
+	BLAS  string `json:"blas"`
+	Arch  map[string]struct {
+		Train  float64 `json:"train_samples_per_sec"`
+		Encode float64 `json:"encode_samples_per_sec"`
+		Decode float64 `json:"decode_samples_per_sec"`
+	} `json:"arch"`
+}
+
+// addTorch runs the reference script at the given thread count and fills
+// in the PyTorch column of the rows with that count.
+func (r *Report) addTorch(ctx context.Context, threads int, opt Options) error {
+	python, script := opt.Python, opt.Script
+	if python == "-" {
+		return fmt.Errorf("PyTorch not asked for")
+	}
+	if python == "" {
+		python = "/usr/bin/python3"
+	}
+	if script == "" {
+		script = "scripts/torch_reference.py"
+	}
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("reference script: %w", err)
+	}
+	args := []string{script, "bench", "--threads", fmt.Sprint(threads), "--steps", fmt.Sprint(opt.Steps), "--warmup", fmt.Sprint(opt.Warmup)}
+	if opt.DataDir != "" {
+		args = append(args, "--data", opt.DataDir)
+	}
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
+	out, err := cmd.Output()
+	if err != nil {
+		msg := err.Error()
+		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
+			lines := strings.Split(strings.TrimSpace(string(ee.Stderr)), "\n")
+			msg = lines[len(lines)-1]
+		}
+		return fmt.Errorf("%s %s: %s", python, script, msg)
+	}
+	var t torchResult
+	if err := json.Unmarshal(lastLine(out), &t); err != nil {
+		return fmt.Errorf("%s: output: %w", script, err)
+	}
+	r.TorchVersion, r.TorchBLAS = t.Torch, t.BLAS
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		a, ok := t.Arch[row.Arch]
+		if !ok || row.Threads != threads {
+			continue
+		}
+		row.Torch = map[string]float64{"train": a.Train, "encode": a.Encode, "decode": a.Decode}[row.Task]
+		if row.Torch > 0 {
+			row.Ratio = row.SamplesPerSec / row.Torch
+		}
+	}
+	return nil
+}
+
+func lastLine(b []byte) []byte {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return []byte(lines[len(lines)-1])
+}
+
+// WriteTable prints the report as a table for people.
+func (r *Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "cpu: %s\nengine: %s, %s\n", r.CPU, r.Engine, r.Go)
+	if r.TorchVersion != "" {
+		fmt.Fprintf(w, "pytorch: %s, BLAS %s\n", r.TorchVersion, r.TorchBLAS)
+	}
+	if r.TorchSkipped != "" {
+		fmt.Fprintf(w, "pytorch: skipped: %s\n", r.TorchSkipped)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "task\tarch\tthreads\tsamples/s\tGFLOPS\tpytorch samples/s\tours/pytorch\t")
+	for _, row := range r.Rows {
+		torch, ratio := "-", "-"
+		if row.Torch > 0 {
+			torch, ratio = fmt.Sprintf("%.0f", row.Torch), fmt.Sprintf("%.2f×", row.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t\n", row.Task, row.Arch, row.Threads, row.SamplesPerSec, row.GFLOPS, torch, ratio)
+	}
+	return tw.Flush()
+}
+
+// cpuName returns the processor's model name where the system tells it.
+func cpuName() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

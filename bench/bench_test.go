@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/govae/vae/vae"
+)
+
+func TestFLOPs(t *testing.T) {
+	// 784-400-20: multiply-adds 784·400 + 2·400·20 (encoder) and
+	// 20·400 + 400·784 (decoder); training skips the input gradient of the
+	// first layer.
+	train, enc, dec := FLOPs(vae.Config{Input: 784, Hidden: []int{400}, Latent: 20})
+	encMACs, decMACs := 784.0*400+2*400*20, 20.0*400+400*784
+	if want := 6*(encMACs+decMACs) - 2*784*400; train != want {
+		t.Errorf("train FLOPs = %v, want %v", train, want)
+	}
+	if enc != 2*encMACs || dec != 2*decMACs {
+		t.Errorf("encode, decode FLOPs = %v, %v; want %v, %v", enc, dec, 2*encMACs, 2*decMACs)
+	}
+}
+
+// Run on MNIST with few steps and no PyTorch: every row is filled in and the
+// table prints them.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs MNIST")
+	}
+	r, err := Run(context.Background(), Options{Threads: []int{1}, Steps: 3, Warmup: 1, Python: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rows) != 3*len(Archs) {
+		t.Fatalf("%d rows, want %d", len(r.Rows), 3*len(Archs))
+	}
+	for _, row := range r.Rows {
+		if row.SamplesPerSec <= 0 || row.GFLOPS <= 0 || row.Threads != 1 {
+			t.Errorf("implausible row %+v", row)
+		}
+	}
+	var buf bytes.Buffer
+	r.WriteTable(&buf)
+	if !strings.Contains(buf.String(), "train") || !strings.Contains(buf.String(), "skipped") {
+		t.Errorf("table:\n%s", buf.String())
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/govae/vae/bench"
+)
+
+func newBench(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var o bench.Options
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure training and inference speed on MNIST, beside PyTorch when it is installed",
+		Long: `Train the PyTorch example's network (784-400-20) and the Keras example's
+(784-512-2) for a fixed number of steps of batch 128 and time encoding and
+decoding the test set in batches of 1000, at each thread count. When
+/usr/bin/python3 can import torch, run scripts/torch_reference.py on the same
+work and print the ratio.`,
+		Example: "  vae bench\n  vae bench --threads 2 --steps 400 --json",
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = logger
+			r, err := bench.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(stdout).Encode(r)
+			}
+			return r.WriteTable(stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.IntSliceVar(&o.Threads, "threads", nil, "thread counts (default 1 and the number of CPUs)")
+	f.IntVar(&o.Steps, "steps", 200, "timed training steps")
+	f.IntVar(&o.Warmup, "warmup", 20, "untimed training steps first")
+	f.StringVar(&o.DataDir, "data-dir", "", "folder with the MNIST files (default $VAE_DATA, else the cache, else download)")
+	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for the comparison; - to skip it")
+	f.StringVar(&o.Script, "script", "scripts/torch_reference.py", "PyTorch reference script")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
