@@ -5,9 +5,15 @@
 //
 // All matrices are row-major float32 slices with an explicit leading dimension,
 // as in BLAS.
+//
+// Fast is an engine with AVX-512 and AVX2 assembly kernels, typically 10–20
+// times faster than the default per core; select it with Use(Fast{}), or by
+// name with EngineByName.
 package kernel
 
 import (
+	"fmt"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -35,6 +41,46 @@ func Use(e Engine) {
 
 // Current returns the engine behind Gemm.
 func Current() Engine { return engine }
+
+// EngineNames lists the names EngineByName accepts on this machine: "gonum"
+// (gonum's pure-Go blas), "fast" (Fast with the best kernels for this CPU),
+// and "fast-" followed by each kernel set the CPU can run ("fast-avx512",
+// "fast-avx2", "fast-go"). When the package is built with the openblas tag,
+// "openblas" (OpenBLAS through cgo) is listed too.
+func EngineNames() []string {
+	names := []string{"gonum", "fast"}
+	for _, ar := range archs {
+		names = append(names, "fast-"+ar.name)
+	}
+	if openblasEngine != nil {
+		names = append(names, "openblas")
+	}
+	return names
+}
+
+// openblasEngine is OpenBLAS when built with the openblas tag, else nil.
+var openblasEngine Engine
+
+// EngineByName returns the engine called name (see EngineNames), or an error
+// if there is none or this CPU cannot run it.
+func EngineByName(name string) (Engine, error) {
+	switch name {
+	case "gonum":
+		return gonum.Implementation{}, nil
+	case "fast":
+		return Fast{}, nil
+	case "openblas":
+		if openblasEngine != nil {
+			return openblasEngine, nil
+		}
+	}
+	for _, ar := range archs {
+		if name == "fast-"+ar.name {
+			return Fast{arch: ar}, nil
+		}
+	}
+	return nil, fmt.Errorf("kernel: no engine %q on this machine (have %v)", name, EngineNames())
+}
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C with the current engine, where
 // op(A) is m×k (A is stored k×m when transA), op(B) is k×n (B is stored n×k
