@@ -119,7 +119,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{CPU: cpuName(), Engine: fmt.Sprintf("%T", kernel.Current()), Go: runtime.Version()}
+	r := &Report{CPU: cpuName(), Engine: engineName(), Go: runtime.Version()}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, threads := range opt.Threads {
 		runtime.GOMAXPROCS(threads)
@@ -224,7 +224,7 @@ func (r *Report) addTorch(ctx context.Context, threads int, opt Options) error {
 		return fmt.Errorf("%s %s: %s", python, script, msg)
 	}
 	var t torchResult
-	if err := json.Unmarshal(lastLine(out), &t); err != nil {
+	if err := json.Unmarshal(out, &t); err != nil {
 		return fmt.Errorf("%s: output: %w", script, err)
 	}
 	r.TorchVersion, r.TorchBLAS = t.Torch, t.BLAS
@@ -240,11 +240,6 @@ func (r *Report) addTorch(ctx context.Context, threads int, opt Options) error {
 		}
 	}
 	return nil
-}
-
-func lastLine(b []byte) []byte {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return []byte(lines[len(lines)-1])
 }
 
 // WriteTable prints the report as a table for people.
@@ -266,6 +261,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t\n", row.Task, row.Arch, row.Threads, row.SamplesPerSec, row.GFLOPS, torch, ratio)
 	}
 	return tw.Flush()
+}
+
+// engineName names the matrix-multiply engine in use.
+func engineName() string {
+	if f, ok := kernel.Current().(kernel.Fast); ok {
+		return "fast-" + f.Kernel()
+	}
+	return fmt.Sprintf("%T", kernel.Current())
 }
 
 // cpuName returns the processor's model name where the system tells it.

@@ -1,14 +1,13 @@
 // Package kernel is the seam between the network layers and the numeric
 // routines they spend their time in. Every matrix product in the project goes
-// through Gemm, so a faster engine can replace the default (gonum's pure-Go
-// blas32) without touching a layer.
+// through Gemm, so engines can be swapped without touching a layer.
 //
 // All matrices are row-major float32 slices with an explicit leading dimension,
 // as in BLAS.
 //
-// Fast is an engine with AVX-512 and AVX2 assembly kernels, typically 10–20
-// times faster than the default per core; select it with Use(Fast{}), or by
-// name with EngineByName.
+// The default engine is Fast, with AVX-512 and AVX2 assembly kernels chosen
+// by CPU at start-up (10–20 times gonum's pure-Go blas32 per core); gonum's
+// is there by name ("gonum") for comparison, see EngineByName.
 package kernel
 
 import (
@@ -28,7 +27,7 @@ type Engine interface {
 	Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-var engine Engine = gonum.Implementation{}
+var engine Engine = Fast{}
 
 // Use makes e the engine behind Gemm and tells blas32 to use it too. It is not
 // safe to call while a computation is running.
