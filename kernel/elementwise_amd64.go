@@ -1,0 +1,109 @@
+//go:build amd64 && !purego
+
+package kernel
+
+// ewBest is the best path of the element-wise kernels on this machine.
+var ewBest = func() int {
+	switch {
+	case hasAVX512:
+		return ewAVX512
+	case hasAVX2:
+		return ewAVX2
+	}
+	return ewGo
+}()
+
+// adamStep512 and adamStep256 run AdamStep over n elements, n a multiple of
+// 16 or 8; c is as for adamGo and wd says whether c[4] != 0.
+//
+//go:noescape
+func adamStep512(n int, value, grad, m, v *float32, c *[8]float32, wd bool)
+
+//go:noescape
+func adamStep256(n int, value, grad, m, v *float32, c *[8]float32, wd bool)
+
+// adamVec runs the vector path of AdamStep over the whole vectors at the
+// start of the slices (of equal length) and returns how many it did.
+func adamVec(value, grad, m, v []float32, c *[8]float32) int {
+	var n int
+	switch ewLevel {
+	case ewAVX512:
+		n = len(value) &^ 15
+		if n > 0 {
+			adamStep512(n, &value[0], &grad[0], &m[0], &v[0], c, c[4] != 0)
+		}
+	case ewAVX2:
+		n = len(value) &^ 7
+		if n > 0 {
+			adamStep256(n, &value[0], &grad[0], &m[0], &v[0], c, c[4] != 0)
+		}
+	}
+	return n
+}
+
+// bce512 and bce256 run one row of BCEWithLogits over n elements, n a
+// multiple of 16 or 8, and return the float64 sum of their losses; grad may
+// be nil.
+//
+//go:noescape
+func bce512(n int, grad, logits, targets *float32, scale float32, c *[nEwConst][16]float32) (sum float64)
+
+//go:noescape
+func bce256(n int, grad, logits, targets *float32, scale float32, c *[nEwConst][16]float32) (sum float64)
+
+// sigmoid512 and sigmoid256 run Sigmoid over n elements, n a multiple of 16
+// or 8.
+//
+//go:noescape
+func sigmoid512(n int, y, x *float32, c *[nEwConst][16]float32)
+
+//go:noescape
+func sigmoid256(n int, y, x *float32, c *[nEwConst][16]float32)
+
+// bceVec runs the vector path of bceRow over the whole vectors at the start
+// of the slices (targets, and grad if not nil, as long as logits) and
+// returns how many it did and the sum of their losses.
+func bceVec(grad, logits, targets []float32, scale float32) (int, float64) {
+	var n int
+	switch ewLevel {
+	case ewAVX512:
+		n = len(logits) &^ 15
+	case ewAVX2:
+		n = len(logits) &^ 7
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	_ = targets[n-1]
+	var g *float32
+	if grad != nil {
+		_ = grad[n-1]
+		g = &grad[0]
+	}
+	if ewLevel == ewAVX512 {
+		return n, bce512(n, g, &logits[0], &targets[0], scale, &ewConst)
+	}
+	return n, bce256(n, g, &logits[0], &targets[0], scale, &ewConst)
+}
+
+// sigmoidVec runs the vector path of Sigmoid over the whole vectors at the
+// start of x (y as long) and returns how many it did.
+func sigmoidVec(y, x []float32) int {
+	var n int
+	switch ewLevel {
+	case ewAVX512:
+		n = len(x) &^ 15
+	case ewAVX2:
+		n = len(x) &^ 7
+	}
+	if n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	if ewLevel == ewAVX512 {
+		sigmoid512(n, &y[0], &x[0], &ewConst)
+	} else {
+		sigmoid256(n, &y[0], &x[0], &ewConst)
+	}
+	return n
+}
