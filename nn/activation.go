@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/govae/vae/kernel"
 )
 
 // Activation names an element-wise non-linearity.
@@ -88,9 +90,6 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
-// Sigmoid writes 1/(1+e^−x) into y, element-wise; y may alias x.
-func Sigmoid(y, x []float32) {
-	for i, v := range x {
-		y[i] = float32(sigmoid(float64(v)))
-	}
-}
+// Sigmoid writes 1/(1+e^−x) into y, element-wise, with the vectorised
+// kernel.Sigmoid (within 1e-6 relative); y may alias x.
+func Sigmoid(y, x []float32) { kernel.Sigmoid(y, x) }

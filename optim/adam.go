@@ -3,6 +3,7 @@ package optim
 import (
 	"math"
 
+	"github.com/govae/vae/kernel"
 	"github.com/govae/vae/nn"
 )
 
@@ -110,19 +111,11 @@ func (a *Adam) Step() {
 		wd       = float32(c.WeightDecay)
 	)
 	for i, p := range a.buf.params {
-		value := p.Value
-		grad := p.Grad[:len(value)]
-		m := a.buf.data[0][i][:len(value)]
-		v := a.buf.data[1][i][:len(value)]
-		for j, g := range grad {
-			if c.WeightDecay != 0 {
-				g = fma32(value[j], wd, g) // grad.add(param, alpha=wd)
-			}
-			mj := fma32(g, oneMinB1, float32(m[j]*beta1))            // m.mul_(b1).add_(g, alpha=1-b1)
-			vj := fma32(float32(oneMinB2*g), g, float32(v[j]*beta2)) // v.mul_(b2).addcmul_(g, g, value=1-b2)
-			m[j], v[j] = mj, vj
-			denom := sqrt32(vj)/bc2Sqrt + eps
-			value[j] += float32(negStep*mj) / denom // param.addcdiv_(m, denom, value=-step_size)
-		}
+		// Per element, with each operation rounded once as PyTorch's kernels do:
+		//   g = fma(value, wd, grad)            grad.add(param, alpha=wd)
+		//   m = fma(g, 1-b1, m*b1)              m.mul_(b1).add_(g, alpha=1-b1)
+		//   v = fma((1-b2)*g, g, v*b2)          v.mul_(b2).addcmul_(g, g, value=1-b2)
+		//   value += (-step*m) / (sqrt(v)/sqrt(bc2) + eps)   param.addcdiv_(m, denom, value=-step_size)
+		kernel.AdamStep(p.Value, p.Grad, a.buf.data[0][i], a.buf.data[1][i], beta1, beta2, oneMinB1, oneMinB2, wd, negStep, bc2Sqrt, eps)
 	}
 }
