@@ -55,12 +55,14 @@ func (a Activation) Forward(y, x []float32) {
 func (a Activation) Backward(dx, dy, x, y []float32) {
 	switch a {
 	case ReLU:
+		// Branch-free: ReLU's active pattern is data, not predictable. y is
+		// +0 or positive, so y > 0 exactly when its bits are non-zero, and
+		// mask is then all ones.
+		dy = dy[:len(y)]
+		dx = dx[:len(y)]
 		for i, v := range y {
-			if v <= 0 {
-				dx[i] = 0
-			} else {
-				dx[i] = dy[i]
-			}
+			mask := uint32(int32(-math.Float32bits(v)) >> 31)
+			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & mask)
 		}
 	case Tanh:
 		for i, v := range y {
