@@ -85,8 +85,13 @@ var (
 	// parMinWork is the least m·n·k worth splitting over goroutines. Waking
 	// a pooled goroutine takes some microseconds (a futex wake, and the
 	// scheduler lets the waker's P keep a readied goroutine for ~3µs before
-	// another P may steal it); 2²² multiply-adds take 20–40µs on one core.
-	parMinWork = 1 << 22
+	// another P may steal it). Measured on the 2-vCPU AMD EPYC development
+	// machine, splitting the batch-128 products of a training step (up to
+	// 784·512·128 ≈ 2²⁵·⁶ multiply-adds) made `vae bench` train slower at 2
+	// threads than at 1 (30k against 38k samples/s for 784-400-20) with a
+	// threshold of 2²²; at 2²⁶ they stay on one goroutine and the batch-1000
+	// inference products (≥ 2²⁸) still split, 1.7× faster at 2 threads.
+	parMinWork = 1 << 26
 
 	// smallMergeK: the transposed strategy writes Cᵀ to a buffer and adds it
 	// to C, an extra m·n pass that only pays when k is not tiny.
