@@ -57,10 +57,13 @@ func adamGo(value, grad, m, v []float32, c *[8]float32) {
 	}
 }
 
-// fma32 returns a*b+c rounded once to float32. It is a copy of optim's
-// fma32 (see there): the float64 sum of the exact product is rounded again
-// to float32 unless it lies exactly halfway between two float32s or below
-// float32's normal range, which fma32Slow resolves.
+// FMA32 returns a*b+c rounded once to float32, as a fused multiply-add
+// instruction computes it, on any CPU. The product of two float32s is exact
+// in float64, so the float64 sum s is a*b+c rounded once; rounding s again to
+// float32 is correct unless s lies exactly halfway between two float32s or
+// below float32's normal range, which fma32Slow resolves.
+func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }
+
 func fma32(a, b, c float32) float32 {
 	s := float64(a)*float64(b) + float64(c)
 	if bits := math.Float64bits(s); bits&(1<<29-1) != 1<<28 && bits&(0x7ff<<52) >= 897<<52 {
@@ -69,7 +72,8 @@ func fma32(a, b, c float32) float32 {
 	return fma32Slow(a, b, c)
 }
 
-// fma32Slow is optim's fma32Slow: when the float64 sum s is halfway but the
+// fma32Slow is fma32 for the rare sums that are halfway between float32s
+// or below float32's normal range: when the float64 sum s is halfway but the
 // exact sum is not, the rounding error of s decides the direction.
 func fma32Slow(a, b, c float32) float32 {
 	p := float64(a) * float64(b) // exact
