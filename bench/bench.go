@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,19 +59,21 @@ type Row struct {
 	Threads       int     `json:"threads"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
 	GFLOPS        float64 `json:"gflops"`
+	PeakPct       float64 `json:"peak_pct,omitempty"`              // GFLOPS as a percentage of kernel.PeakGFLOPS(Threads)
 	Torch         float64 `json:"torch_samples_per_sec,omitempty"` // PyTorch's samples/s for the same work
 	Ratio         float64 `json:"ratio,omitempty"`                 // SamplesPerSec / Torch
 }
 
 // Report is the outcome of Run.
 type Report struct {
-	CPU          string `json:"cpu"`
-	Engine       string `json:"engine"`
-	Go           string `json:"go"`
-	TorchVersion string `json:"torch_version,omitempty"`
-	TorchBLAS    string `json:"torch_blas,omitempty"`
-	TorchSkipped string `json:"torch_skipped,omitempty"` // why there are no PyTorch figures
-	Rows         []Row  `json:"rows"`
+	CPU          string          `json:"cpu"`
+	Engine       string          `json:"engine"`
+	Go           string          `json:"go"`
+	TorchVersion string          `json:"torch_version,omitempty"`
+	TorchBLAS    string          `json:"torch_blas,omitempty"`
+	TorchSkipped string          `json:"torch_skipped,omitempty"` // why there are no PyTorch figures
+	Peak         map[int]float64 `json:"peak_gflops"`             // kernel.PeakGFLOPS by thread count
+	Rows         []Row           `json:"rows"`
 }
 
 // FLOPs returns the floating-point operations per sample of a training
@@ -119,14 +123,21 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{CPU: cpuName(), Engine: engineName(), Go: runtime.Version()}
+	r := &Report{CPU: cpuName(), Engine: engineName(), Go: runtime.Version(), Peak: map[int]float64{}}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, threads := range opt.Threads {
 		runtime.GOMAXPROCS(threads)
+		peak := kernel.PeakGFLOPS(threads)
+		r.Peak[threads] = peak
 		for _, a := range Archs {
 			rows, err := measure(ctx, a, train, test, threads, opt)
 			if err != nil {
 				return nil, err
+			}
+			for i := range rows {
+				if peak > 0 {
+					rows[i].PeakPct = 100 * rows[i].GFLOPS / peak
+				}
 			}
 			r.Rows = append(r.Rows, rows...)
 		}
@@ -251,14 +262,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.TorchSkipped != "" {
 		fmt.Fprintf(w, "pytorch: skipped: %s\n", r.TorchSkipped)
 	}
+	for _, t := range slices.Sorted(maps.Keys(r.Peak)) {
+		fmt.Fprintf(w, "peak (FMA loop), %d threads: %.0f GFLOPS\n", t, r.Peak[t])
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "task\tarch\tthreads\tsamples/s\tGFLOPS\tpytorch samples/s\tours/pytorch\t")
+	fmt.Fprintln(tw, "task\tarch\tthreads\tsamples/s\tGFLOPS\t% peak\tpytorch samples/s\tours/pytorch\t")
 	for _, row := range r.Rows {
 		torch, ratio := "-", "-"
 		if row.Torch > 0 {
 			torch, ratio = fmt.Sprintf("%.0f", row.Torch), fmt.Sprintf("%.2f×", row.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t\n", row.Task, row.Arch, row.Threads, row.SamplesPerSec, row.GFLOPS, torch, ratio)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%.0f%%\t%s\t%s\t\n", row.Task, row.Arch, row.Threads, row.SamplesPerSec, row.GFLOPS, row.PeakPct, torch, ratio)
 	}
 	return tw.Flush()
 }
