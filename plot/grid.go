@@ -222,3 +222,14 @@ func autoScale(side, target int) int {
 	}
 	return min(max(int(math.Round(float64(target)/float64(side))), 1), 8)
 }
+
+// Split cuts a row-major batch of images, each size values long, into one
+// slice per image, sharing v's memory: the form the functions of this
+// package take.
+func Split(v []float32, size int) [][]float32 {
+	out := make([][]float32, len(v)/size)
+	for i := range out {
+		out[i] = v[i*size : (i+1)*size]
+	}
+	return out
+}

@@ -80,7 +80,7 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	if L > 2 {
 		mtitle += fmt.Sprintf(" (z[2…%d] = 0)", L-1)
 	}
-	if err := plot.Manifold(filepath.Join(dir, ManifoldPNG), split(decoded, m.Config.Input), h, w, q, ys, plot.ManifoldOptions{Title: mtitle}); err != nil {
+	if err := plot.Manifold(filepath.Join(dir, ManifoldPNG), plot.Split(decoded, m.Config.Input), h, w, q, ys, plot.ManifoldOptions{Title: mtitle}); err != nil {
 		return err
 	}
 
@@ -90,11 +90,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	if err != nil {
 		return fmt.Errorf("pictures: %w", err)
 	}
-	if err := plot.Reconstructions(filepath.Join(dir, ReconstructionsPNG), split(test.X[:k*m.Config.Input], m.Config.Input), split(recon, m.Config.Input), h, w, 10, plot.GridOptions{}); err != nil {
+	if err := plot.Reconstructions(filepath.Join(dir, ReconstructionsPNG), plot.Split(test.X[:k*m.Config.Input], m.Config.Input), plot.Split(recon, m.Config.Input), h, w, 10, plot.GridOptions{}); err != nil {
 		return err
 	}
 	samples := m.Sample(64, rand.New(rand.NewPCG(seed, 4<<32)))
-	if err := plot.ImageGrid(filepath.Join(dir, SamplesPNG), split(samples, m.Config.Input), h, w, 8, plot.GridOptions{}); err != nil {
+	if err := plot.ImageGrid(filepath.Join(dir, SamplesPNG), plot.Split(samples, m.Config.Input), h, w, 8, plot.GridOptions{}); err != nil {
 		return err
 	}
 
@@ -124,15 +124,6 @@ func LossCurves(path string, history []vae.EpochStats) error {
 		series = append(series[:1], series[2:]...)
 	}
 	return plot.LossCurves(path, series, plot.ChartOptions{Title: "negative ELBO per sample"})
-}
-
-// split cuts v into rows of width.
-func split(v []float32, width int) [][]float32 {
-	out := make([][]float32, len(v)/width)
-	for i := range out {
-		out[i] = v[i*width : (i+1)*width]
-	}
-	return out
 }
 
 // project2 returns the n rows of x [n, d] projected on their first two

@@ -101,7 +101,7 @@ func newSample(stdout io.Writer) *cobra.Command {
 			h, w := run.ImageShape(m.Config.Input)
 			x := m.Sample(n, rand.New(rand.NewPCG(seed, 0)))
 			cols := min(n, 10)
-			if err := plot.ImageGrid(out, split(x, m.Config.Input), h, w, cols, plot.GridOptions{}); err != nil {
+			if err := plot.ImageGrid(out, plot.Split(x, m.Config.Input), h, w, cols, plot.GridOptions{}); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, out)
@@ -138,7 +138,7 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := plot.Reconstructions(out, split(x, test.Dim), split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{}); err != nil {
+			if err := plot.Reconstructions(out, plot.Split(x, test.Dim), plot.Split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{}); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, out)
@@ -270,13 +270,4 @@ and loss.png when given a run folder (from its metrics.jsonl).`,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "folder for the PNGs (default: the run folder, or .)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the samples")
 	return cmd
-}
-
-// split cuts v into rows of width.
-func split(v []float32, width int) [][]float32 {
-	out := make([][]float32, len(v)/width)
-	for i := range out {
-		out[i] = v[i*width : (i+1)*width]
-	}
-	return out
 }
