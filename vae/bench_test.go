@@ -28,7 +28,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			x := randomInput(rng, n, cfg.Input)
-			p := m.newPass(n)
+			p := m.newPass(n, true)
 			b.ReportAllocs()
 			for b.Loop() {
 				fillNormal(p.eps, rng)

@@ -29,7 +29,7 @@ func rows(name string, v []float32, width int) (int, error) {
 // forChunks runs f over the rows of an n-row batch, chunk rows at a time,
 // with one pass sized for a chunk.
 func (m *Model) forChunks(n int, f func(p *pass, lo, hi int)) {
-	p := m.newPass(min(n, chunk))
+	p := m.newPass(min(n, chunk), false)
 	for lo := 0; lo < n; lo += chunk {
 		f(p, lo, min(lo+chunk, n))
 	}

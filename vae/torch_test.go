@@ -51,7 +51,7 @@ func TestMatchesPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := randomInput(rng, n, tc.cfg.Input) // [n, Input]
-			p := m.newPass(n)
+			p := m.newPass(n, true)
 			fillNormal(p.eps, rng) // [n, Latent]
 
 			dir := t.TempDir()

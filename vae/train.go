@@ -130,7 +130,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		pr.NoiseState, _ = noiseSrc.MarshalBinary()
 	}
 
-	p := m.newPass(bs)
+	p := m.newPass(bs, true)
 	x := make([]float32, bs*D) // [bs, D]
 	order := make([]int, train.N)
 	batches := (train.N + bs - 1) / bs

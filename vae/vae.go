@@ -117,7 +117,6 @@ func (m *Model) Params() []*nn.Param {
 // pass holds the activations and gradients of one forward and backward pass
 // over a batch of up to cap rows. Buffers are allocated once.
 type pass struct {
-	cap                int
 	encPre, encH       [][]float32 // per encoder layer [n, hidden]
 	mean, logVar       []float32   // [n, latent]
 	eps, std, z        []float32   // [n, latent]
@@ -131,26 +130,34 @@ type pass struct {
 	dEncFromLogVar     []float32   // [n, hidden[last]]
 }
 
-func (m *Model) newPass(n int) *pass {
+// newPass allocates the buffers of a pass over up to n rows; the gradient
+// buffers only when grad is set (training).
+func (m *Model) newPass(n int, grad bool) *pass {
 	c := m.Config
 	L := c.Latent
 	p := &pass{
-		cap:  n,
 		mean: make([]float32, n*L), logVar: make([]float32, n*L),
 		eps: make([]float32, n*L), std: make([]float32, n*L), z: make([]float32, n*L),
 		logits: make([]float32, n*c.Input),
 		recon:  make([]float32, n), kl: make([]float32, n),
-		dLogits: make([]float32, n*c.Input),
-		dZ:      make([]float32, n*L), dMean: make([]float32, n*L), dLogVar: make([]float32, n*L),
 	}
 	for _, l := range m.Encoder {
 		p.encPre = append(p.encPre, make([]float32, n*l.Out))
 		p.encH = append(p.encH, make([]float32, n*l.Out))
-		p.dEncH = append(p.dEncH, make([]float32, n*l.Out))
 	}
 	for _, l := range m.Decoder {
 		p.decPre = append(p.decPre, make([]float32, n*l.Out))
 		p.decH = append(p.decH, make([]float32, n*l.Out))
+	}
+	if !grad {
+		return p
+	}
+	p.dLogits = make([]float32, n*c.Input)
+	p.dZ, p.dMean, p.dLogVar = make([]float32, n*L), make([]float32, n*L), make([]float32, n*L)
+	for _, l := range m.Encoder {
+		p.dEncH = append(p.dEncH, make([]float32, n*l.Out))
+	}
+	for _, l := range m.Decoder {
 		p.dDecH = append(p.dDecH, make([]float32, n*l.Out))
 	}
 	p.dEncFromLogVar = make([]float32, n*m.ZMean.In)

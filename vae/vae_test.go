@@ -39,7 +39,7 @@ func TestLossGradient(t *testing.T) {
 			}
 			const n = 3
 			x := randomInput(rng, n, tc.cfg.Input)
-			p := m.newPass(n)
+			p := m.newPass(n, true)
 			fillNormal(p.eps, rng)
 			loss := func() float64 {
 				r, k := m.forward(p, x, n, false)
