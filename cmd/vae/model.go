@@ -30,15 +30,21 @@ func (d *dataFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&d.dir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
 }
 
-func (d *dataFlags) test(cmd *cobra.Command, logger *slog.Logger, m *vae.Model) (*dataset.Set, error) {
+// load reads the model file at path and the test set the flags name, and
+// checks that they fit together.
+func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (*vae.Model, *dataset.Set, error) {
+	m, err := vae.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	_, test, err := run.LoadData(cmd.Context(), run.Spec{Data: d.data, DataDir: d.dir}, run.Hooks{Logger: logger, Download: cmd.ErrOrStderr()})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if test.Dim != m.Config.Input {
-		return nil, fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)
+		return nil, nil, fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)
 	}
-	return test, nil
+	return m, test, nil
 }
 
 func newEval(stdout io.Writer, logger *slog.Logger) *cobra.Command {
@@ -51,11 +57,7 @@ func newEval(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		Example: "  vae eval runs/mnist-512-2/model.safetensors\n  vae eval --json --data fashion-mnist runs/fashion/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			m, err := vae.Load(a[0])
-			if err != nil {
-				return err
-			}
-			test, err := d.test(cmd, logger, m)
+			m, test, err := d.load(cmd, logger, a[0])
 			if err != nil {
 				return err
 			}
@@ -124,11 +126,7 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			m, err := vae.Load(a[0])
-			if err != nil {
-				return err
-			}
-			test, err := d.test(cmd, logger, m)
+			m, test, err := d.load(cmd, logger, a[0])
 			if err != nil {
 				return err
 			}
@@ -162,11 +160,7 @@ z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
 		Example: "  vae encode --out latent.csv runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			m, err := vae.Load(a[0])
-			if err != nil {
-				return err
-			}
-			test, err := d.test(cmd, logger, m)
+			m, test, err := d.load(cmd, logger, a[0])
 			if err != nil {
 				return err
 			}
@@ -242,11 +236,7 @@ and loss.png when given a run folder (from its metrics.jsonl).`,
 					out = "."
 				}
 			}
-			m, err := vae.Load(path)
-			if err != nil {
-				return err
-			}
-			test, err := d.test(cmd, logger, m)
+			m, test, err := d.load(cmd, logger, path)
 			if err != nil {
 				return err
 			}
