@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/internal/ctxtest"
 )
 
 // blobs returns a small data set of n examples of dim features in [0, 1]:
@@ -95,20 +96,6 @@ func TestTrainDeterministic(t *testing.T) {
 	}
 }
 
-// cancelAfter is a context that reports cancellation once it has been
-// asked n times: Train asks once before every step.
-type cancelAfter struct {
-	context.Context
-	n int
-}
-
-func (c *cancelAfter) Err() error {
-	if c.n--; c.n < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 // Interrupting mid-epoch, saving, loading and resuming gives the same
 // weights and history as an uninterrupted run.
 func TestResumeBitIdentical(t *testing.T) {
@@ -117,7 +104,7 @@ func TestResumeBitIdentical(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stopAt := range []int{0, 7, 10, 23} { // 10 steps an epoch: mid-epoch and on the edge
-		m, p, err := trainTiny(t, 3, &cancelAfter{context.Background(), stopAt}, nil, nil)
+		m, p, err := trainTiny(t, 3, ctxtest.CancelAfter(stopAt), nil, nil)
 		if !errors.Is(err, context.Canceled) || p == nil {
 			t.Fatalf("stop at %d: err = %v, progress %v; want context.Canceled and progress", stopAt, err, p)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/internal/ctxtest"
 	"github.com/govae/vae/run"
 )
 
@@ -104,20 +105,6 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-// cancelAfter reports cancellation once Err has been asked n times; the
-// trainer asks before every step.
-type cancelAfter struct {
-	context.Context
-	n int
-}
-
-func (c *cancelAfter) Err() error {
-	if c.n--; c.n < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 func TestTrainInterruptResume(t *testing.T) {
 	data := tinyData(t)
 	dir := t.TempDir()
@@ -139,7 +126,7 @@ func TestTrainInterruptResume(t *testing.T) {
 	}
 
 	// Stop in the middle of epoch 2 (10 steps an epoch), then resume.
-	code, _, stderr := runVAE(&cancelAfter{context.Background(), 15}, append([]string{"train", "--out", cut}, common...)...)
+	code, _, stderr := runVAE(ctxtest.CancelAfter(15), append([]string{"train", "--out", cut}, common...)...)
 	if code != 1 || !strings.Contains(stderr, "--resume "+cut) {
 		t.Fatalf("interrupted train: exit %d, stderr %q; want 1 and a hint to resume", code, stderr)
 	}
