@@ -80,23 +80,23 @@ type Report struct {
 // step, an encoding and a decoding for a model of shape c: two per
 // multiply-add of the matrix products, whose cost dominates.
 func FLOPs(c vae.Config) (train, encode, decode float64) {
-	m, err := vae.New(c, rand.New(rand.NewPCG(0, 0)))
-	if err != nil {
-		return 0, 0, 0
-	}
-	macs := func(ds ...*nn.Dense) (s float64) {
-		for _, d := range ds {
-			s += float64(d.In * d.Out)
+	ls := c.Layers()
+	H := len(c.Hidden)
+	var enc, dec float64 // multiply-adds per sample
+	for i, l := range ls {
+		if i < H+2 { // encoder, z_mean, z_log_var
+			enc += float64(l.In * l.Out)
+		} else {
+			dec += float64(l.In * l.Out)
 		}
-		return s
 	}
-	enc := macs(append(m.Encoder, m.ZMean, m.ZLogVar)...)
-	dec := macs(append(m.Decoder, m.Output)...)
-	first := float64(c.Input * c.Hidden[0])
-	if len(c.Hidden) == 0 {
-		first = macs(m.ZMean, m.ZLogVar)
+	// The layers fed by the input (the first encoder layer, or both heads
+	// without one) need no input gradient.
+	first := float64(ls[0].In * ls[0].Out)
+	if H == 0 {
+		first *= 2
 	}
-	// forward, weight gradients, input gradients (none for the input itself)
+	// forward, weight gradients, input gradients
 	train = 2*(enc+dec) + 2*(enc+dec) + 2*(enc+dec-first)
 	return train, 2 * enc, 2 * dec
 }

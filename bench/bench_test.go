@@ -21,6 +21,12 @@ func TestFLOPs(t *testing.T) {
 	if enc != 2*encMACs || dec != 2*decMACs {
 		t.Errorf("encode, decode FLOPs = %v, %v; want %v, %v", enc, dec, 2*encMACs, 2*decMACs)
 	}
+	// Without a hidden layer both heads read the input: no input gradient
+	// at all, only the decoder's output layer has one.
+	train, enc, dec = FLOPs(vae.Config{Input: 10, Latent: 3})
+	if train != 6*(60+30)-2*60 || enc != 2*60 || dec != 2*30 {
+		t.Errorf("10-3: FLOPs = %v, %v, %v; want %v, %v, %v", train, enc, dec, 6*(60+30)-2*60, 2*60, 2*30)
+	}
 }
 
 // Run on MNIST with few steps and no PyTorch: every row is filled in and the

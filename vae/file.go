@@ -142,8 +142,8 @@ func decode(path string, data []byte) (*Model, *safetensors.File, error) {
 	}
 	// Check the tensors against the configuration before allocating a model
 	// of the size the configuration claims.
-	for _, l := range cfg.layers() {
-		if _, err := f.Get(l.name+".weight", l.out, l.in); err != nil {
+	for _, l := range cfg.Layers() {
+		if _, err := f.Get(l.Name+".weight", l.Out, l.In); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}

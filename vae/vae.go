@@ -59,8 +59,8 @@ func newZero(cfg Config) (*Model, error) {
 		return nil, err
 	}
 	var ds []*nn.Dense
-	for _, l := range cfg.layers() {
-		ds = append(ds, nn.NewDense(l.name, l.in, l.out))
+	for _, l := range cfg.Layers() {
+		ds = append(ds, nn.NewDense(l.Name, l.In, l.Out))
 	}
 	H := len(cfg.Hidden)
 	return &Model{
@@ -73,29 +73,29 @@ func newZero(cfg Config) (*Model, error) {
 	}, nil
 }
 
-// layer is the name and shape of one dense layer.
-type layer struct {
-	name    string
-	in, out int
+// Layer is the name and shape of one dense layer of a model.
+type Layer struct {
+	Name    string // parameter name prefix, e.g. "encoder.0"
+	In, Out int
 }
 
-// layers lists the dense layers of a model of shape c, in the order
-// Model.layers returns them.
-func (c Config) layers() []layer {
-	var ls []layer
+// Layers lists the dense layers of a model of shape c, encoder first, then
+// z_mean and z_log_var, then the decoder and the output layer.
+func (c Config) Layers() []Layer {
+	var ls []Layer
 	in := c.Input
 	for i, h := range c.Hidden {
-		ls = append(ls, layer{fmt.Sprintf("encoder.%d", i), in, h})
+		ls = append(ls, Layer{fmt.Sprintf("encoder.%d", i), in, h})
 		in = h
 	}
-	ls = append(ls, layer{"z_mean", in, c.Latent}, layer{"z_log_var", in, c.Latent})
+	ls = append(ls, Layer{"z_mean", in, c.Latent}, Layer{"z_log_var", in, c.Latent})
 	in = c.Latent
 	for i := range c.Hidden {
 		h := c.Hidden[len(c.Hidden)-1-i]
-		ls = append(ls, layer{fmt.Sprintf("decoder.%d", i), in, h})
+		ls = append(ls, Layer{fmt.Sprintf("decoder.%d", i), in, h})
 		in = h
 	}
-	return append(ls, layer{"output", in, c.Input})
+	return append(ls, Layer{"output", in, c.Input})
 }
 
 func (m *Model) layers() []*nn.Dense {
