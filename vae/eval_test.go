@@ -1,0 +1,160 @@
+package vae
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/govae/vae/internal/ctxtest"
+	"github.com/govae/vae/nn"
+)
+
+// exactLogLikelihood integrates p(x|z)·N(z; 0, 1) over a one-dimensional
+// latent by the trapezoid rule, with p(x|z) = exp(−BCE(x, logits(z))).
+func exactLogLikelihood(m *Model, x []float32) []float64 {
+	const lo, hi, steps = -10.0, 10.0, 8000
+	D := m.Config.Input
+	n := len(x) / D
+	h := (hi - lo) / steps
+	p := m.newPass(1, false)
+	acc := make([]logSumExp, n)
+	for s := range steps + 1 {
+		z := lo + float64(s)*h
+		p.z[0] = float32(z)
+		m.decode(p, p.z, 1)
+		w := math.Log(h) - z*z/2 - math.Log(2*math.Pi)/2
+		if s == 0 || s == steps {
+			w -= math.Ln2
+		}
+		for i := range n {
+			var ll float64 // log p(x|z), in float64 from the logits
+			for j, t := range x[i*D : (i+1)*D] {
+				l := float64(p.logits[j])
+				ll -= max(l, 0) - l*float64(t) + math.Log1p(math.Exp(-math.Abs(l)))
+			}
+			acc[i].add(w + ll)
+		}
+	}
+	out := make([]float64, n)
+	for i := range acc {
+		out[i] = acc[i].value()
+	}
+	return out
+}
+
+// With a one-dimensional latent, log p(x) is an integral that quadrature
+// computes to many digits: the estimate converges to it as K grows, and
+// the ELBO (K = 1) lies below it on average.
+func TestNLLConvergesToExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	m, err := New(Config{Input: 6, Hidden: []int{5}, Latent: 1, Activation: nn.Tanh}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Decoder { // let z matter: p(x|z) varies over a unit of z
+		for i := range l.W.Value {
+			l.W.Value[i] *= 4
+		}
+	}
+	x := make([]float32, 4*6)
+	for i := range x {
+		x[i] = float32(rng.IntN(2))
+	}
+	exact := exactLogLikelihood(m, x)
+
+	nll := func(k int, seed uint64) []float64 {
+		v, err := m.NLL(context.Background(), x, NLLOptions{K: k, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	big := nll(20000, 1)
+	for i, e := range exact {
+		if d := math.Abs(big[i] + e); d > 0.01 {
+			t.Errorf("input %d: K = 20000 gives −log p(x) = %.4f, exact %.4f", i, big[i], -e)
+		}
+	}
+	// K = 1 is the negative ELBO of one draw; its mean over draws is above
+	// −log p(x) by the KL from q(z|x) to the posterior.
+	const draws = 4000
+	elbo := make([]float64, len(exact))
+	for s := range draws {
+		for i, v := range nll(1, uint64(100+s)) {
+			elbo[i] += v / draws
+		}
+	}
+	for i, e := range exact {
+		if elbo[i] < -e-0.01 {
+			t.Errorf("input %d: mean negative ELBO %.4f below −log p(x) = %.4f", i, elbo[i], -e)
+		}
+	}
+}
+
+// When q(z|x) is the prior and the decoder ignores z, every importance
+// weight is p(x) itself: the estimate is exact for any K.
+func TestNLLExactWhenWeightsConstant(t *testing.T) {
+	m, err := New(Config{Input: 5, Hidden: []int{3}, Latent: 2}, rand.New(rand.NewPCG(4, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*nn.Dense{m.ZMean, m.ZLogVar, m.Output} {
+		clear(l.W.Value)
+		clear(l.B.Value)
+	}
+	copy(m.Output.B.Value, []float32{-1, 0.5, 2, 0, -3})
+	x := []float32{0, 1, 1, 0, 0.25}
+	var want float64 // −log p(x) = Σ BCE(x, b)
+	for j, b := range m.Output.B.Value {
+		l, t := float64(b), float64(x[j])
+		want += max(l, 0) - l*t + math.Log1p(math.Exp(-math.Abs(l)))
+	}
+	for _, k := range []int{1, 3, 1001} {
+		got, err := m.NLL(context.Background(), x, NLLOptions{K: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got[0]-want) > 1e-5 {
+			t.Errorf("K = %d: %.7f, want %.7f", k, got[0], want)
+		}
+	}
+}
+
+func TestNLLStopsWhenCancelled(t *testing.T) {
+	m, _ := New(Config{Input: 4, Hidden: []int{3}, Latent: 2}, rand.New(rand.NewPCG(1, 1)))
+	x := randomInput(rand.New(rand.NewPCG(2, 2)), 10, 4)
+	_, err := m.NLL(ctxtest.CancelAfter(2), x, NLLOptions{K: 1000})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, err := m.NLL(context.Background(), x, NLLOptions{K: -1}); err == nil {
+		t.Error("K = −1 accepted")
+	}
+}
+
+// The per-row scores are the terms whose mean Loss reports, with the same
+// draws of ε.
+func TestScoresMatchLoss(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	m, _ := New(Config{Input: 10, Hidden: []int{8}, Latent: 2}, rng)
+	x := randomInput(rng, 7, 10)
+	scores, err := m.Scores(x, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := m.Loss(x, rand.New(rand.NewPCG(1, 1)))
+	var sum Loss
+	for _, s := range scores {
+		if math.Abs(s.Total-(s.Recon+s.KL)) > 1e-9 {
+			t.Errorf("total %v != recon %v + KL %v", s.Total, s.Recon, s.KL)
+		}
+		sum.Total += s.Total / 7
+		sum.Recon += s.Recon / 7
+		sum.KL += s.KL / 7
+	}
+	if math.Abs(sum.Total-all.Total) > 1e-4 || math.Abs(sum.KL-all.KL) > 1e-5 {
+		t.Errorf("mean of scores %+v, Loss %+v", sum, all)
+	}
+}
