@@ -69,6 +69,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newEncode(stdout, logger),
 		newPlot(stdout, logger),
 		newBench(stdout, logger),
+		newServe(stdout, logger),
 	)
 	return root
 }

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/vae"
+)
+
+// testPoints is the test set encoded once, for the explorer's map.
+type testPoints struct {
+	set          *dataset.Set
+	mean, logVar []float32 // [N, Latent]
+	pca          *PCA
+	latent       int
+}
+
+// PCA is the projection of the latent means on their first two principal
+// components that the explorer maps when the latent space has more than two
+// dimensions: a point z is at ((z − Center)·Components[0], (z − Center)·Components[1]).
+type PCA struct {
+	Center     []float64    `json:"center"`     // [Latent], the mean of the latent means
+	Components [2][]float64 `json:"components"` // two unit vectors of [Latent]
+	Explained  [2]float64   `json:"explained"`  // the share of the variance each explains
+}
+
+func newTestPoints(m *vae.Model, test *dataset.Set) (*testPoints, error) {
+	if test.Dim != m.Config.Input {
+		return nil, fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)
+	}
+	if test.N == 0 {
+		return nil, fmt.Errorf("%s is empty", test.Name)
+	}
+	mean, logVar, err := m.Encode(test.X)
+	if err != nil {
+		return nil, err
+	}
+	tp := &testPoints{set: test, mean: mean, logVar: logVar, latent: m.Config.Latent}
+	if tp.latent > 2 {
+		tp.pca = principalPlane(mean, test.N, tp.latent)
+	}
+	return tp, nil
+}
+
+// principalPlane returns the first two principal components of the n rows
+// of x [n, d], or nil when they are not defined.
+func principalPlane(x []float32, n, d int) *PCA {
+	if n < 2 {
+		return nil
+	}
+	data := mat.NewDense(n, d, nil)
+	center := make([]float64, d)
+	for i := range n {
+		for j := range d {
+			v := float64(x[i*d+j])
+			data.Set(i, j, v)
+			center[j] += v / float64(n)
+		}
+	}
+	var pc stat.PC
+	if !pc.PrincipalComponents(data, nil) {
+		return nil
+	}
+	var vecs mat.Dense
+	pc.VectorsTo(&vecs)
+	vars := pc.VarsTo(nil)
+	total := 0.0
+	for _, v := range vars {
+		total += v
+	}
+	p := &PCA{Center: center}
+	for k := range 2 {
+		p.Components[k] = mat.Col(nil, k, &vecs)
+		if total > 0 {
+			p.Explained[k] = vars[k] / total
+		}
+	}
+	return p
+}
+
+// pointsJSON makes the body of GET /v1/points.
+func (s *Server) pointsJSON() ([]byte, error) {
+	L := s.model.Config.Latent
+	b := []byte(`{"latent":` + strconv.Itoa(L))
+	if s.test == nil {
+		return append(b, `,"n":0,"data":"","labels":[],"mean":[],"pca":null}`+"\n"...), nil
+	}
+	t := s.test
+	b = append(b, `,"n":`...)
+	b = strconv.AppendInt(b, int64(t.set.N), 10)
+	b = append(b, `,"data":`...)
+	b = strconv.AppendQuote(b, t.set.Name)
+	b = append(b, `,"labels":[`...)
+	for i, l := range t.set.Labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(l), 10)
+	}
+	b = append(b, `],"mean":`...)
+	var err error
+	if b, err = appendMatrix(b, t.mean, L); err != nil {
+		return nil, fmt.Errorf("the latent means of %s: %w", t.set.Name, err)
+	}
+	b = append(b, `,"pca":`...)
+	pca, err := json.Marshal(t.pca)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, pca...)
+	return append(b, "}\n"...), nil
+}
+
+// pointList answers GET /v1/points: the latent means of the test set, its
+// labels (if any) and, for more than two latent dimensions, the principal
+// plane of the means.
+func (s *Server) pointList(w http.ResponseWriter, r *http.Request) error {
+	return writeBody(w, s.points)
+}
+
+// Point is the body of GET /v1/points/{i}: one test example.
+type Point struct {
+	Index  int       `json:"index"`
+	Label  *int      `json:"label,omitempty"`
+	Input  []float32 `json:"input"`
+	Mean   []float32 `json:"mean"`
+	LogVar []float32 `json:"log_var"`
+}
+
+func (s *Server) point(w http.ResponseWriter, r *http.Request) error {
+	if s.test == nil {
+		return &apiError{Status: http.StatusNotFound, Field: "i", Message: "no test set is loaded (start the server with --data)"}
+	}
+	t := s.test
+	i, err := strconv.Atoi(r.PathValue("i"))
+	if err != nil || i < 0 || i >= t.set.N {
+		return &apiError{Status: http.StatusNotFound, Field: "i", Message: fmt.Sprintf("%q, want a test example index in [0, %d)", r.PathValue("i"), t.set.N)}
+	}
+	L := t.latent
+	p := Point{Index: i, Input: t.set.Row(i), Mean: t.mean[i*L : (i+1)*L], LogVar: t.logVar[i*L : (i+1)*L]}
+	if t.set.Labels != nil {
+		l := int(t.set.Labels[i])
+		p.Label = &l
+	}
+	return writeJSON(w, p)
+}

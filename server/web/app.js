@@ -1,0 +1,595 @@
+// The latent-space explorer: plain JavaScript over the server's /v1 API.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+const state = {
+  model: null,     // GET /v1/model
+  pts: null,       // GET /v1/points
+  L: 0,            // latent size
+  rows: 0, cols: 0, // image shape
+  proj: { kind: "dims", x: 0, y: 1 },
+  px: null, py: null, // projected test points
+  view: { cx: 0, cy: 0, scale: 60 }, // map units at the centre, pixels per unit
+  z: null,         // the pinned latent point
+  pin: null,       // {u, v} of the pinned point on the map
+  drawn: null,     // {u, v} of the drawing's encoding
+  drawnZ: null,    // the drawing's encoding
+  a: null, b: null, // interpolation ends
+  token: sessionStorage.getItem("vae-token") || "",
+};
+
+// ---- API ----
+
+async function api(path, body, form) {
+  const opt = { headers: {} };
+  if (state.token) opt.headers.Authorization = "Bearer " + state.token;
+  if (form) {
+    opt.method = "POST";
+    opt.body = form;
+  } else if (body !== undefined) {
+    opt.method = "POST";
+    opt.headers["Content-Type"] = "application/json";
+    opt.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, opt);
+  const j = await r.json();
+  if (r.status === 401) $("token-form").hidden = false;
+  if (!r.ok) throw new Error(j.error || r.statusText);
+  return j;
+}
+
+function showError(e) {
+  $("error").textContent = String(e.message || e);
+  $("error").hidden = false;
+}
+
+// ---- images ----
+
+// paint draws images (rows of pixels in [0, 1]) side by side on canvas.
+function paint(canvas, images, perRow) {
+  const { rows: h, cols: w } = state;
+  perRow = perRow || images.length;
+  const nr = Math.ceil(images.length / perRow);
+  canvas.width = w * perRow;
+  canvas.height = h * nr;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(canvas.width, canvas.height);
+  images.forEach((px, k) => {
+    const ox = (k % perRow) * w, oy = Math.floor(k / perRow) * h;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = Math.round(255 * px[y * w + x]);
+        const o = 4 * ((oy + y) * canvas.width + ox + x);
+        img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+        img.data[o + 3] = 255;
+      }
+    }
+  });
+  ctx.putImageData(img, 0, 0);
+}
+
+// ---- projection between latent space and the map ----
+
+function project(z) {
+  const p = state.proj;
+  if (p.kind === "pca") {
+    const { center, components } = state.pts.pca;
+    let u = 0, v = 0;
+    for (let i = 0; i < state.L; i++) {
+      const d = z[i] - center[i];
+      u += d * components[0][i];
+      v += d * components[1][i];
+    }
+    return [u, v];
+  }
+  return [z[p.x], state.L > 1 ? z[p.y] : 0];
+}
+
+// unproject returns the latent point under map point (u, v): on the
+// principal plane, or the pinned z with the two mapped dimensions replaced.
+function unproject(u, v) {
+  const p = state.proj;
+  if (p.kind === "pca") {
+    const { center, components } = state.pts.pca;
+    return center.map((c, i) => c + u * components[0][i] + v * components[1][i]);
+  }
+  const z = state.z.slice();
+  z[p.x] = u;
+  if (state.L > 1) z[p.y] = v;
+  return z;
+}
+
+function reproject() {
+  const n = state.pts.n, L = state.L, mean = state.pts.mean;
+  state.px = new Float32Array(n);
+  state.py = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    [state.px[i], state.py[i]] = project(mean[i]);
+  }
+  if (state.z) state.pin = toUV(state.z);
+  if (state.drawnZ) state.drawn = toUV(state.drawnZ);
+  const note = $("projection-note");
+  if (state.proj.kind === "pca") {
+    const e = state.pts.pca.explained;
+    note.textContent = `Principal plane of the ${n} test means (PC1 ${(100 * e[0]).toFixed(1)}%, PC2 ${(100 * e[1]).toFixed(1)}% of the variance): ` +
+      "a map point (u, v) decodes z = centre + u·PC1 + v·PC2.";
+  } else {
+    note.textContent = L <= 2 ? `The ${L}-D latent means of the ${n} test points.` :
+      `Latent dimensions ${state.proj.x} (x) and ${state.proj.y} (y); the other dimensions take the sliders' values.`;
+  }
+  fitView();
+}
+
+function toUV(z) {
+  const [u, v] = project(z);
+  return { u, v };
+}
+
+// ---- the map ----
+
+const map = $("map");
+const mctx = map.getContext("2d");
+let dirty = false;
+
+function resizeMap() {
+  const dpr = window.devicePixelRatio || 1;
+  map.width = map.clientWidth * dpr;
+  map.height = map.clientHeight * dpr;
+  mctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+}
+
+function fitView() {
+  const n = state.pts.n;
+  if (n === 0) {
+    state.view = { cx: 0, cy: 0, scale: map.clientWidth / 8 };
+    return redraw();
+  }
+  const xs = Array.from(state.px).sort((a, b) => a - b);
+  const ys = Array.from(state.py).sort((a, b) => a - b);
+  const q = (a, f) => a[Math.min(a.length - 1, Math.floor(f * a.length))];
+  const x0 = q(xs, 0.005), x1 = q(xs, 0.995), y0 = q(ys, 0.005), y1 = q(ys, 0.995);
+  const span = Math.max(x1 - x0, y1 - y0, 1e-3) * 1.1;
+  state.view = { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: map.clientWidth / span };
+  redraw();
+}
+
+function toScreen(u, v) {
+  const { cx, cy, scale } = state.view;
+  return [(u - cx) * scale + map.clientWidth / 2, map.clientHeight / 2 - (v - cy) * scale];
+}
+
+function toMap(sx, sy) {
+  const { cx, cy, scale } = state.view;
+  return [(sx - map.clientWidth / 2) / scale + cx, cy - (sy - map.clientHeight / 2) / scale];
+}
+
+function redraw() {
+  if (!dirty) {
+    dirty = true;
+    requestAnimationFrame(drawMap);
+  }
+}
+
+function drawMap() {
+  dirty = false;
+  const W = map.clientWidth, H = map.clientHeight;
+  mctx.clearRect(0, 0, W, H);
+  // axes through the origin of the map
+  mctx.strokeStyle = "#ddd";
+  const [ox, oy] = toScreen(0, 0);
+  mctx.beginPath();
+  mctx.moveTo(ox, 0); mctx.lineTo(ox, H); mctx.moveTo(0, oy); mctx.lineTo(W, oy);
+  mctx.stroke();
+  if (state.pts && state.px) {
+    const { cx, cy, scale } = state.view;
+    const hx = W / 2 - cx * scale, hy = H / 2 + cy * scale;
+    const byClass = state.byClass;
+    for (let c = 0; c < byClass.length; c++) {
+      mctx.fillStyle = COLORS[c % COLORS.length];
+      const idx = byClass[c];
+      for (let k = 0; k < idx.length; k++) {
+        const i = idx[k];
+        const x = state.px[i] * scale + hx, y = hy - state.py[i] * scale;
+        if (x >= -2 && x <= W + 2 && y >= -2 && y <= H + 2) mctx.fillRect(x - 1, y - 1, 2.5, 2.5);
+      }
+    }
+  }
+  marker(state.pin, "#000", 7);
+  marker(state.drawn, "#e00", 9);
+}
+
+function marker(p, color, r) {
+  if (!p) return;
+  const [x, y] = toScreen(p.u, p.v);
+  mctx.lineWidth = 2.5;
+  mctx.strokeStyle = "#fff";
+  mctx.beginPath(); mctx.arc(x, y, r, 0, 2 * Math.PI); mctx.stroke();
+  mctx.lineWidth = 1.5;
+  mctx.strokeStyle = color;
+  mctx.beginPath(); mctx.arc(x, y, r, 0, 2 * Math.PI); mctx.stroke();
+  mctx.lineWidth = 1;
+}
+
+// ---- decoding: the latest request wins, one in flight at a time ----
+
+const decoder = { busy: false, next: null };
+
+function decodeLive(z) {
+  decoder.next = z;
+  if (!decoder.busy) pumpDecode();
+}
+
+async function pumpDecode() {
+  while (decoder.next) {
+    const z = decoder.next;
+    decoder.next = null;
+    decoder.busy = true;
+    try {
+      const r = await api("/v1/decode", { latents: [z] });
+      paint($("decoded"), r.outputs);
+      $("decoded").dataset.z = z.join(",");
+      $("z-text").textContent = "z = [" + z.map((v) => v.toFixed(2)).join(", ") + "]";
+    } catch (e) {
+      showError(e);
+    } finally {
+      decoder.busy = false;
+    }
+  }
+}
+
+// ---- pointer on the map: hover decodes, click pins, drag pans, wheel zooms ----
+
+let drag = null;
+
+map.addEventListener("pointerdown", (e) => {
+  drag = { x: e.offsetX, y: e.offsetY, cx: state.view.cx, cy: state.view.cy, moved: false };
+  map.setPointerCapture(e.pointerId);
+});
+
+map.addEventListener("pointermove", (e) => {
+  if (drag) {
+    const dx = e.offsetX - drag.x, dy = e.offsetY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    if (drag.moved) {
+      state.view.cx = drag.cx - dx / state.view.scale;
+      state.view.cy = drag.cy + dy / state.view.scale;
+      redraw();
+      return;
+    }
+  }
+  if (!state.z) return;
+  const [u, v] = toMap(e.offsetX, e.offsetY);
+  decodeLive(unproject(u, v));
+});
+
+map.addEventListener("pointerup", (e) => {
+  const d = drag;
+  drag = null;
+  if (!d || d.moved) return;
+  const [u, v] = toMap(e.offsetX, e.offsetY);
+  const near = nearestPoint(e.offsetX, e.offsetY, 5);
+  if (near >= 0) pinTestPoint(near);
+  else pin(unproject(u, v), "map point");
+});
+
+map.addEventListener("pointerleave", () => {
+  if (state.z) decodeLive(state.z);
+});
+
+map.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  const [u, v] = toMap(e.offsetX, e.offsetY);
+  const f = Math.exp(-e.deltaY * 0.0015);
+  state.view.scale *= f;
+  // keep the point under the cursor in place
+  state.view.cx = u - (u - state.view.cx) / f;
+  state.view.cy = v - (v - state.view.cy) / f;
+  redraw();
+}, { passive: false });
+
+function nearestPoint(sx, sy, radius) {
+  if (!state.px) return -1;
+  let best = -1, bd = radius * radius;
+  for (let i = 0; i < state.pts.n; i++) {
+    const [x, y] = toScreen(state.px[i], state.py[i]);
+    const d = (x - sx) ** 2 + (y - sy) ** 2;
+    if (d < bd) { bd = d; best = i; }
+  }
+  return best;
+}
+
+function pin(z, what) {
+  state.z = z.slice();
+  state.pin = toUV(state.z);
+  $("pinned-text").textContent = "pinned: " + what;
+  $("pinned-input").hidden = true;
+  syncSliders();
+  decodeLive(state.z);
+  redraw();
+}
+
+async function pinTestPoint(i) {
+  try {
+    const p = await api("/v1/points/" + i);
+    pin(p.mean, `test example ${i}` + (p.label !== undefined ? `, label ${p.label}` : "") + " (its input below)");
+    $("pinned-input").hidden = false;
+    paint($("pinned-input"), [p.input]);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ---- sliders: one per latent dimension ----
+
+function buildSliders() {
+  const box = $("sliders");
+  box.textContent = "";
+  for (let i = 0; i < state.L; i++) {
+    const label = document.createElement("label");
+    const s = document.createElement("input");
+    s.type = "range"; s.min = -4; s.max = 4; s.step = 0.01; s.value = 0;
+    s.dataset.dim = i;
+    const out = document.createElement("span");
+    out.className = "mono";
+    s.addEventListener("input", () => {
+      state.z[i] = Number(s.value);
+      out.textContent = Number(s.value).toFixed(2);
+      state.pin = toUV(state.z);
+      $("pinned-text").textContent = "pinned: sliders";
+      decodeLive(state.z.slice());
+      redraw();
+    });
+    label.append(`z[${i}]`, s, out);
+    box.append(label);
+  }
+}
+
+function syncSliders() {
+  document.querySelectorAll("#sliders input").forEach((s) => {
+    const i = Number(s.dataset.dim);
+    s.value = state.z[i];
+    s.nextSibling.textContent = state.z[i].toFixed(2);
+  });
+}
+
+// ---- drawing and uploading ----
+
+const draw = $("draw");
+const dctx = draw.getContext("2d");
+let stroke = null;
+
+function clearDrawing() {
+  dctx.fillStyle = "#000";
+  dctx.fillRect(0, 0, draw.width, draw.height);
+}
+
+draw.addEventListener("pointerdown", (e) => {
+  draw.setPointerCapture(e.pointerId);
+  stroke = [e.offsetX * draw.width / draw.clientWidth, e.offsetY * draw.height / draw.clientHeight];
+  dctx.fillStyle = "#fff";
+  dctx.beginPath(); dctx.arc(stroke[0], stroke[1], 9, 0, 2 * Math.PI); dctx.fill();
+});
+
+draw.addEventListener("pointermove", (e) => {
+  if (!stroke) return;
+  const p = [e.offsetX * draw.width / draw.clientWidth, e.offsetY * draw.height / draw.clientHeight];
+  dctx.strokeStyle = "#fff";
+  dctx.lineWidth = 18;
+  dctx.lineCap = "round";
+  dctx.beginPath(); dctx.moveTo(stroke[0], stroke[1]); dctx.lineTo(p[0], p[1]); dctx.stroke();
+  stroke = p;
+});
+
+draw.addEventListener("pointerup", () => {
+  if (!stroke) return;
+  stroke = null;
+  analyse({ inputs: [drawingToInput()] });
+});
+
+$("clear").addEventListener("click", clearDrawing);
+
+$("upload").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  const bmp = await createImageBitmap(file);
+  clearDrawing();
+  const s = Math.min(draw.width / bmp.width, draw.height / bmp.height);
+  dctx.drawImage(bmp, (draw.width - bmp.width * s) / 2, (draw.height - bmp.height * s) / 2, bmp.width * s, bmp.height * s);
+  // The server reads the PNG itself: multipart/form-data, scaled to the
+  // model's input size.
+  const form = () => {
+    const f = new FormData();
+    f.append("image", file);
+    if ($("invert").checked) f.append("invert", "true");
+    return f;
+  };
+  analyse(null, form);
+  e.target.value = "";
+});
+
+// drawingToInput turns the drawing into the model's input as MNIST made its
+// digits: the ink's bounding box scaled into the central 20/28 of the
+// image, then moved so its centre of mass is at the centre.
+function drawingToInput() {
+  const { rows: h, cols: w } = state;
+  const src = dctx.getImageData(0, 0, draw.width, draw.height).data;
+  let x0 = draw.width, y0 = draw.height, x1 = -1, y1 = -1;
+  for (let y = 0; y < draw.height; y++) {
+    for (let x = 0; x < draw.width; x++) {
+      if (src[4 * (y * draw.width + x)] > 20) {
+        x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      }
+    }
+  }
+  const out = new Array(h * w).fill(0);
+  if (x1 < 0) return out;
+  const box = Math.round(Math.min(h, w) * 20 / 28);
+  const s = box / Math.max(x1 - x0 + 1, y1 - y0 + 1);
+  const tmp = document.createElement("canvas");
+  tmp.width = w; tmp.height = h;
+  const t = tmp.getContext("2d");
+  t.fillStyle = "#000"; t.fillRect(0, 0, w, h);
+  t.imageSmoothingQuality = "high";
+  const bw = (x1 - x0 + 1) * s, bh = (y1 - y0 + 1) * s;
+  t.drawImage(draw, x0, y0, x1 - x0 + 1, y1 - y0 + 1, (w - bw) / 2, (h - bh) / 2, bw, bh);
+  let px = t.getImageData(0, 0, w, h).data;
+  let m = 0, mx = 0, my = 0;
+  for (let i = 0; i < h * w; i++) {
+    const v = px[4 * i] / 255;
+    m += v; mx += v * (i % w); my += v * Math.floor(i / w);
+  }
+  const dx = Math.round((w - 1) / 2 - mx / m), dy = Math.round((h - 1) / 2 - my / m);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const sx = x - dx, sy = y - dy;
+      if (sx >= 0 && sx < w && sy >= 0 && sy < h) out[y * w + x] = px[4 * (sy * w + sx)] / 255;
+    }
+  }
+  return out;
+}
+
+// analyse encodes, reconstructs and scores one input (a JSON body, or a
+// function making a multipart form), then shows it on the map.
+async function analyse(body, form) {
+  try {
+    const call = (path) => form ? api(path, undefined, form()) : api(path, body);
+    const [enc, rec, sc] = await Promise.all([call("/v1/encode"), call("/v1/reconstruct"), call("/v1/score")]);
+    paint($("recon"), rec.outputs);
+    const s = sc.scores[0];
+    $("score").textContent = `−ELBO ${s.loss.toFixed(1)} nats\n= recon ${s.recon.toFixed(1)} + KL ${s.kl.toFixed(1)}`;
+    state.drawnZ = enc.mean[0];
+    state.drawn = toUV(state.drawnZ);
+    $("draw").dataset.encoded = enc.mean[0].join(",");
+    pin(enc.mean[0], "the drawing's encoding (red ring)");
+    redraw();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ---- interpolation ----
+
+$("set-a").addEventListener("click", () => { if (state.z) { state.a = state.z.slice(); interpolate(); } });
+$("set-b").addEventListener("click", () => { if (state.z) { state.b = state.z.slice(); interpolate(); } });
+
+async function interpolate() {
+  const a = state.a, b = state.b || state.a;
+  if (!a) return;
+  const steps = 10, zs = [];
+  for (let k = 0; k < steps; k++) {
+    const t = k / (steps - 1);
+    zs.push(a.map((v, i) => (1 - t) * v + t * b[i]));
+  }
+  try {
+    const r = await api("/v1/decode", { latents: zs });
+    paint($("interp"), r.outputs);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ---- grid of the view, as the seed's manifold picture ----
+
+$("show-grid").addEventListener("click", async () => {
+  const n = 16, W = map.clientWidth, H = map.clientHeight, zs = [];
+  const [u0, v1] = toMap(W * 0.1, H * 0.1), [u1, v0] = toMap(W * 0.9, H * 0.9);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      zs.push(unproject(u0 + (u1 - u0) * c / (n - 1), v1 - (v1 - v0) * r / (n - 1)));
+    }
+  }
+  try {
+    const res = await api("/v1/decode", { latents: zs });
+    $("grid-panel").hidden = false;
+    paint($("grid"), res.outputs, n);
+    $("grid-note").textContent = `${n}×${n} points evenly spaced over the central 80% of the map's view ` +
+      `(u ${u0.toFixed(2)}…${u1.toFixed(2)}, v ${v0.toFixed(2)}…${v1.toFixed(2)}), decoded; top row is the largest v.`;
+  } catch (e) {
+    showError(e);
+  }
+});
+
+// ---- projection controls ----
+
+function buildProjection() {
+  const sel = $("projection");
+  sel.textContent = "";
+  const opts = [["dims", "latent dimensions"]];
+  if (state.L > 2 && state.pts.pca) opts.unshift(["pca", "PCA of the test means"]);
+  for (const [v, t] of opts) sel.append(new Option(t, v));
+  for (const id of ["dim-x", "dim-y"]) {
+    const d = $(id);
+    d.textContent = "";
+    for (let i = 0; i < state.L; i++) d.append(new Option(String(i), String(i)));
+  }
+  $("dim-x").value = "0";
+  $("dim-y").value = String(Math.min(1, state.L - 1));
+  const update = () => {
+    state.proj = { kind: sel.value, x: Number($("dim-x").value), y: Number($("dim-y").value) };
+    $("dims").hidden = sel.value !== "dims";
+    reproject();
+  };
+  sel.onchange = update;
+  $("dim-x").onchange = update;
+  $("dim-y").onchange = update;
+  sel.value = opts[0][0];
+  update();
+}
+
+function buildLegend() {
+  const box = $("legend");
+  box.textContent = "";
+  state.byClass.forEach((idx, c) => {
+    if (idx.length === 0) return;
+    const s = document.createElement("span");
+    s.style.setProperty("--c", COLORS[c % COLORS.length]);
+    s.textContent = `${c} (${idx.length})`;
+    box.append(s);
+  });
+}
+
+$("reset-view").addEventListener("click", fitView);
+
+$("token-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  state.token = $("token").value;
+  sessionStorage.setItem("vae-token", state.token);
+  $("token-form").hidden = true;
+  $("error").hidden = true;
+  start();
+});
+
+// ---- start ----
+
+async function start() {
+  try {
+    const [model, pts] = await Promise.all([api("/v1/model"), api("/v1/points")]);
+    state.model = model;
+    state.pts = pts;
+    state.L = model.config.latent;
+    state.rows = model.image ? model.image.rows : 1;
+    state.cols = model.image ? model.image.cols : model.config.input;
+    const last = (model.metrics || []).at(-1);
+    $("model").textContent = `${model.architecture}` + (model.data ? ` on ${model.data}` : "") +
+      (last && last.test ? `, test −ELBO ${last.test.loss.toFixed(2)} after ${last.epoch} epochs` : "") +
+      (pts.n ? `, ${pts.n} test points` : ", no test set loaded (start vae serve with --data)");
+    const classes = Math.max(1, ...pts.labels.map((l) => l + 1));
+    state.byClass = Array.from({ length: classes }, () => []);
+    for (let i = 0; i < pts.n; i++) state.byClass[pts.labels.length ? pts.labels[i] : 0].push(i);
+    state.z = new Array(state.L).fill(0);
+    resizeMap();
+    buildSliders();
+    buildProjection();
+    buildLegend();
+    clearDrawing();
+    pin(state.z, "the origin");
+    document.body.dataset.ready = "1";
+  } catch (e) {
+    showError(e);
+  }
+}
+
+start();
