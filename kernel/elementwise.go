@@ -163,8 +163,9 @@ const (
 )
 
 // expNeg returns exp(−|x|) in float32 as the assembly computes it (but for
-// the FMAs, which Go may or may not fuse): within a few ulp for results
-// down to the subnormals, 0 below exp(−103.9), NaN for NaN.
+// the FMAs, which Go may or may not fuse): within a few ulp, 0 where that
+// is below the smallest normal float32 (the assembly runs with
+// flush-to-zero), NaN for NaN.
 func expNeg(x float32) float32 {
 	x = -float32(math.Abs(float64(x)))
 	if x < expClamp {
@@ -178,7 +179,11 @@ func expNeg(x float32) float32 {
 	p = p*(r*r) + r + 1
 	n1 := ni >> 1
 	n2 := ni - n1
-	return p * math.Float32frombits(uint32(n1+127)<<23) * math.Float32frombits(uint32(n2+127)<<23)
+	e := p * math.Float32frombits(uint32(n1+127)<<23) * math.Float32frombits(uint32(n2+127)<<23)
+	if e < 0x1p-126 {
+		return 0
+	}
+	return e
 }
 
 // log1pSmall returns log(1+e) for e in [0, 1] as 2·atanh(s), s = e/(2+e),
@@ -259,8 +264,8 @@ func sigmoidFrom(l, e float32) float32 {
 
 // Sigmoid writes 1/(1+e^−x) into y element-wise (y may alias x, and must
 // be at least as long). The result is within 1e-6 relative of the exact
-// value where that is a normal float32 (x > −87.3), and rounds into the
-// subnormals below. NaN gives NaN.
+// value where that is a normal float32 (x > −87.3), and 0 below. NaN gives
+// NaN.
 func Sigmoid(y, x []float32) {
 	y = y[:len(x)]
 	done := sigmoidVec(y, x)
