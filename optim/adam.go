@@ -95,8 +95,14 @@ func (a *Adam) State() State { return a.buf.state() }
 func (a *Adam) SetState(s State) error { return a.buf.setState(s) }
 
 // Step takes one Adam step.
-func (a *Adam) Step() {
-	a.buf.steps++
+func (a *Adam) Step() { a.Advance(); a.Update(0, 1) }
+
+// Advance starts a step; see Optimizer.
+func (a *Adam) Advance() { a.buf.steps++ }
+
+// Update applies the current step to part i of n of each parameter; see
+// Optimizer.
+func (a *Adam) Update(i, n int) {
 	c := a.cfg
 	bc1 := 1 - powInt(c.Beta1, a.buf.steps)
 	bc2 := 1 - powInt(c.Beta2, a.buf.steps)
@@ -110,12 +116,12 @@ func (a *Adam) Step() {
 		oneMinB2 = float32(1 - c.Beta2)
 		wd       = float32(c.WeightDecay)
 	)
-	for i, p := range a.buf.params {
+	for j, p := range a.buf.params {
 		// Per element, with each operation rounded once as PyTorch's kernels do:
 		//   g = fma(value, wd, grad)            grad.add(param, alpha=wd)
 		//   m = fma(g, 1-b1, m*b1)              m.mul_(b1).add_(g, alpha=1-b1)
 		//   v = fma((1-b2)*g, g, v*b2)          v.mul_(b2).addcmul_(g, g, value=1-b2)
 		//   value += (-step*m) / (sqrt(v)/sqrt(bc2) + eps)   param.addcdiv_(m, denom, value=-step_size)
-		kernel.AdamStep(p.Value, p.Grad, a.buf.data[0][i], a.buf.data[1][i], beta1, beta2, oneMinB1, oneMinB2, wd, negStep, bc2Sqrt, eps)
+		kernel.AdamStep(part(p.Value, i, n), part(p.Grad, i, n), part(a.buf.data[0][j], i, n), part(a.buf.data[1][j], i, n), beta1, beta2, oneMinB1, oneMinB2, wd, negStep, bc2Sqrt, eps)
 	}
 }

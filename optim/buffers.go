@@ -27,6 +27,11 @@ func newBuffers(params []*nn.Param, slots ...string) buffers {
 	return b
 }
 
+// part returns the elements [i·len/n, (i+1)·len/n) of v.
+func part(v []float32, i, n int) []float32 {
+	return v[i*len(v)/n : (i+1)*len(v)/n]
+}
+
 func (b *buffers) key(slot, param int) string {
 	return b.slots[slot] + "/" + b.params[param].Name
 }

@@ -33,10 +33,18 @@ import (
 
 // Optimizer updates a fixed set of parameters from their gradients.
 type Optimizer interface {
-	// Step updates every parameter's Value from its Grad. It does not
-	// clear the gradients. It panics if a parameter's Value or Grad has
-	// changed length since the optimizer was made.
+	// Step updates every parameter's Value from its Grad: Advance, then
+	// Update(0, 1). It does not clear the gradients. It panics if a
+	// parameter's Value or Grad has changed length since the optimizer
+	// was made.
 	Step()
+	// Advance starts a step: the step count goes up by one.
+	Advance()
+	// Update applies the step Advance started to the elements
+	// [i·len/n, (i+1)·len/n) of every parameter. The calls for i = 0…n−1
+	// update each element once, exactly as Step does, and may run
+	// concurrently, so that a step can be spread over threads.
+	Update(i, n int)
 	// LR returns the current learning rate.
 	LR() float64
 	// SetLR changes the learning rate used by the following steps, as a

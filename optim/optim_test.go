@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/govae/vae/nn"
@@ -334,6 +335,34 @@ func TestStateRoundTrip(t *testing.T) {
 			for k, v := range sa.Tensors {
 				if !slices.Equal(bits(v), bits(sb.Tensors[k])) {
 					t.Errorf("tensor %s differs", k)
+				}
+			}
+		})
+	}
+}
+
+// A step spread over parts, run concurrently, is bit-identical to Step.
+func TestUpdateInPartsEqualsStep(t *testing.T) {
+	for _, s := range suite {
+		t.Run(s.name, func(t *testing.T) {
+			whole := newQuadratic(rand.New(rand.NewPCG(3, 4)), []int{40, 13}, []int{7}, []int{1})
+			parts := whole.clone()
+			a, b := s.new(whole.params), s.new(parts.params)
+			for range 5 {
+				whole.grad()
+				parts.grad()
+				a.Step()
+				b.Advance()
+				const n = 3
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() { b.Update(i, n) })
+				}
+				wg.Wait()
+			}
+			for i, p := range whole.params {
+				if !slices.Equal(bits(p.Value), bits(parts.params[i].Value)) {
+					t.Errorf("%s: in parts %v, whole %v", p.Name, parts.params[i].Value, p.Value)
 				}
 			}
 		})

@@ -90,8 +90,14 @@ func (r *RMSprop) State() State { return r.buf.state() }
 func (r *RMSprop) SetState(s State) error { return r.buf.setState(s) }
 
 // Step takes one RMSprop step.
-func (r *RMSprop) Step() {
-	r.buf.steps++
+func (r *RMSprop) Step() { r.Advance(); r.Update(0, 1) }
+
+// Advance starts a step; see Optimizer.
+func (r *RMSprop) Advance() { r.buf.steps++ }
+
+// Update applies the current step to part i of n of each parameter; see
+// Optimizer.
+func (r *RMSprop) Update(i, n int) {
 	c := r.cfg
 	var (
 		negLR      = float32(-c.LR)
@@ -102,13 +108,13 @@ func (r *RMSprop) Step() {
 		wd         = float32(c.WeightDecay)
 		inMomentum = c.Momentum > 0
 	)
-	for i, p := range r.buf.params {
-		value := p.Value
-		grad := p.Grad[:len(value)]
-		sq := r.buf.data[0][i][:len(value)]
+	for k, p := range r.buf.params {
+		value := part(p.Value, i, n)
+		grad := part(p.Grad, i, n)[:len(value)]
+		sq := part(r.buf.data[0][k], i, n)[:len(value)]
 		var mbuf []float32
 		if inMomentum {
-			mbuf = r.buf.data[1][i][:len(value)]
+			mbuf = part(r.buf.data[1][k], i, n)[:len(value)]
 		}
 		for j, g := range grad {
 			if c.WeightDecay != 0 {

@@ -89,21 +89,27 @@ func (s *SGD) State() State { return s.buf.state() }
 func (s *SGD) SetState(st State) error { return s.buf.setState(st) }
 
 // Step takes one SGD step.
-func (s *SGD) Step() {
-	first := s.buf.steps == 0
-	s.buf.steps++
+func (s *SGD) Step() { s.Advance(); s.Update(0, 1) }
+
+// Advance starts a step; see Optimizer.
+func (s *SGD) Advance() { s.buf.steps++ }
+
+// Update applies the current step to part i of n of each parameter; see
+// Optimizer.
+func (s *SGD) Update(i, n int) {
+	first := s.buf.steps == 1
 	c := s.cfg
 	var (
 		negLR    = float32(-c.LR)
 		momentum = float32(c.Momentum)
 		wd       = float32(c.WeightDecay)
 	)
-	for i, p := range s.buf.params {
-		value := p.Value
-		grad := p.Grad[:len(value)]
+	for k, p := range s.buf.params {
+		value := part(p.Value, i, n)
+		grad := part(p.Grad, i, n)[:len(value)]
 		var mbuf []float32
 		if c.Momentum != 0 {
-			mbuf = s.buf.data[0][i][:len(value)]
+			mbuf = part(s.buf.data[0][k], i, n)[:len(value)]
 		}
 		for j, g := range grad {
 			if c.WeightDecay != 0 {
