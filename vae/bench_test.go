@@ -22,17 +22,18 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			params := m.Params()
-			opt, err := optim.New("adam", params, optim.Config{})
+			opt, err := optim.New("adam", m.Params(), optim.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}
+			st := m.newStepper(n, shards(n), opt)
+			defer st.close()
 			x := randomInput(rng, n, cfg.Input)
-			p := m.newPass(n, true)
+			eps := make([]float32, n*cfg.Latent)
 			b.ReportAllocs()
 			for b.Loop() {
-				fillNormal(p.eps, rng)
-				if _, _, err := m.step(p, x, n, params, opt); err != nil {
+				fillNormal(eps, rng)
+				if _, _, err := st.step(x, eps, n); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -51,12 +51,12 @@ func TestMatchesPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := randomInput(rng, n, tc.cfg.Input) // [n, Input]
-			p := m.newPass(n, true)
-			fillNormal(p.eps, rng) // [n, Latent]
+			eps := make([]float32, n*tc.cfg.Latent)
+			fillNormal(eps, rng)
 
 			dir := t.TempDir()
 			in, out := filepath.Join(dir, "in.safetensors"), filepath.Join(dir, "out.safetensors")
-			writeStepInput(t, in, m, x, p.eps, tc.opt)
+			writeStepInput(t, in, m, x, eps, tc.opt)
 			b, err := exec.Command(python, "../scripts/torch_reference.py", "step", in, out).CombinedOutput()
 			if err != nil {
 				t.Fatalf("torch_reference.py step: %v\n%s", err, b)
@@ -69,15 +69,6 @@ func TestMatchesPyTorch(t *testing.T) {
 			for j, prm := range params {
 				before[j] = slices.Clone(prm.Value)
 			}
-			opt, err := optim.New("adam", params, tc.opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recon, kl, err := m.step(p, x, n, params, opt) // nn.ZeroGrad, forward, backward, Adam
-			if err != nil {
-				t.Fatal(err)
-			}
-
 			// check compares got with PyTorch's tensor called name, each
 			// element after taking off what slack(i) allows, if slack
 			// is not nil.
@@ -96,24 +87,43 @@ func TestMatchesPyTorch(t *testing.T) {
 				}
 				t.Log(msg)
 			}
-			check("loss", []float32{float32((recon + kl) / n)}, nil, nil, "")
-			check("recon", []float32{float32(recon / n)}, nil, nil, "")
-			check("kl", []float32{float32(kl / n)}, nil, nil, "")
-			for _, prm := range params {
-				check("grad/"+prm.Name, prm.Grad, prm.Shape, nil, "")
-			}
-
-			// The weights after Go's own step. Adam's first step moves a
-			// weight by −lr·g/(|g|+ε): where a gradient is within
-			// rounding of zero (|g| ~ ε) that is anything from −lr to +lr,
-			// so each weight may differ, beyond the tolerance, by what the
-			// difference of its two gradients explains.
-			for _, prm := range params {
-				grad := mustGet(t, want, "grad/"+prm.Name)
-				explained := func(i int) float64 {
-					return math.Abs(firstAdamStep(tc.opt, prm.Grad[i]) - firstAdamStep(tc.opt, grad[i]))
+			// Go's own step, on one goroutine and cut into shards.
+			for _, shards := range []int{1, 3} {
+				sh := fmt.Sprintf(" (%d shards)", shards)
+				for j, prm := range params {
+					copy(prm.Value, before[j])
 				}
-				check("after/"+prm.Name, prm.Value, prm.Shape, explained, " (beyond what the gradients' difference explains)")
+				opt, err := optim.New("adam", params, tc.opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := m.newStepper(n, shards, opt)
+				recon, kl, err := st.step(x, eps, n) // forward, backward, Adam
+				st.close()
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				check("loss", []float32{float32((recon + kl) / n)}, nil, nil, sh)
+				check("recon", []float32{float32(recon / n)}, nil, nil, sh)
+				check("kl", []float32{float32(kl / n)}, nil, nil, sh)
+				for _, prm := range params {
+					check("grad/"+prm.Name, prm.Grad, prm.Shape, nil, sh)
+				}
+
+				// The weights after Go's own step. Adam's first step moves a
+				// weight by −lr·g/(|g|+ε): where a gradient is within
+				// rounding of zero (|g| ~ ε) that is anything from −lr to +lr,
+				// so each weight may differ, beyond the tolerance, by what the
+				// difference of its two gradients explains.
+				for _, prm := range params {
+					grad := mustGet(t, want, "grad/"+prm.Name)
+					explained := func(i int) float64 {
+						return math.Abs(firstAdamStep(tc.opt, prm.Grad[i]) - firstAdamStep(tc.opt, grad[i]))
+					}
+					check("after/"+prm.Name, prm.Value, prm.Shape, explained, sh+" (beyond what the gradients' difference explains)")
+				}
+
 			}
 
 			// Every weight after Adam's step from the same weights with
@@ -122,7 +132,7 @@ func TestMatchesPyTorch(t *testing.T) {
 				copy(prm.Value, before[j])
 				copy(prm.Grad, mustGet(t, want, "grad/"+prm.Name))
 			}
-			opt, err = optim.New("adam", params, tc.opt)
+			opt, err := optim.New("adam", params, tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}

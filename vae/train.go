@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/nn"
 	"github.com/govae/vae/optim"
+	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // TrainOptions says how to train. The zero value of a field takes the
@@ -130,8 +132,10 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		pr.NoiseState, _ = noiseSrc.MarshalBinary()
 	}
 
-	p := m.newPass(bs, true)
-	x := make([]float32, bs*D) // [bs, D]
+	st := m.newStepper(bs, shards(bs), opt)
+	defer st.close()
+	x := make([]float32, bs*D)   // [bs, D]
+	eps := make([]float32, bs*L) // [bs, L]
 	order := make([]int, train.N)
 	batches := (train.N + bs - 1) / bs
 	for pr.Epoch < opts.Epochs {
@@ -149,9 +153,9 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			lo, hi := pr.Batch*bs, min((pr.Batch+1)*bs, train.N)
 			n := hi - lo
 			train.Gather(x, order[lo:hi])
-			fillNormal(p.eps[:n*L], noise)
+			fillNormal(eps[:n*L], noise)
 
-			recon, kl, err := m.step(p, x, n, params, opt)
+			recon, kl, err := st.step(x, eps, n)
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d, step %d: %w", pr.Epoch+1, pr.Batch+1, err)
 			}
@@ -202,16 +206,158 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	return pr, nil
 }
 
-// step takes one optimizer step on the batch x [n, Input] with the noise in
-// p.eps and returns the summed reconstruction and KL terms before the update.
-func (m *Model) step(p *pass, x []float32, n int, params []*nn.Param, opt optim.Optimizer) (recon, kl float64, err error) {
-	nn.ZeroGrad(params)
-	recon, kl = m.forward(p, x, n, true)
+// stepper takes the training steps of a model. It cuts each batch into
+// shards, one per thread (GOMAXPROCS), that run forward and backward at the
+// same time on their rows, each into gradients of its own; the shards'
+// gradients are then summed in a fixed order and the optimizer takes one
+// step. With one shard this is plain minibatch SGD on one goroutine; with
+// the same thread count the result is bit-identical run after run.
+type stepper struct {
+	opt    optim.Optimizer
+	shards []*shard
+}
+
+// shard is one thread's part of a step: a copy of the model that shares the
+// weights but not their gradients (shard 0 uses the model itself), the
+// buffers of its pass, and the rows it works on.
+type shard struct {
+	m      *Model
+	params []*nn.Param
+	p      *pass
+	work   chan shardJob
+	done   chan struct{}
+
+	recon, kl float64 // of its rows in the last step
+}
+
+// shardJob is what a shard's goroutine does next: run forward and backward
+// on x's rows [lo, hi) of a batch of n, or, with update set, add part lo of
+// hi of every other shard's gradients to the model's and take the
+// optimizer's step on that part.
+type shardJob struct {
+	x, eps []float32
+	lo, hi int
+	n      int
+	update bool
+}
+
+// minShardRows is the least number of rows worth a shard of its own.
+const minShardRows = 32
+
+// shards returns how many shards a batch of bs rows is cut into.
+func shards(bs int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), bs/minShardRows))
+}
+
+// newStepper returns a stepper for batches of up to bs rows cut into up to
+// threads shards.
+func (m *Model) newStepper(bs, threads int, opt optim.Optimizer) *stepper {
+	threads = max(1, min(threads, bs))
+	st := &stepper{opt: opt}
+	for s := range threads {
+		sh := &shard{m: m, p: m.newPass((bs+threads-1)/threads, true)}
+		if s > 0 {
+			sh.m = m.sharingWeights()
+			sh.work, sh.done = make(chan shardJob), make(chan struct{})
+			go sh.serve(st)
+		}
+		sh.params = sh.m.Params()
+		st.shards = append(st.shards, sh)
+	}
+	return st
+}
+
+// sharingWeights returns a model whose parameters are m's weights with
+// gradients of their own.
+func (m *Model) sharingWeights() *Model {
+	c, _ := newZero(m.Config)
+	for i, prm := range c.Params() {
+		prm.Value = m.Params()[i].Value
+	}
+	return c
+}
+
+// close ends the shards' goroutines.
+func (st *stepper) close() {
+	for _, sh := range st.shards[1:] {
+		close(sh.work)
+	}
+}
+
+func (sh *shard) serve(st *stepper) {
+	for j := range sh.work {
+		st.do(sh, j)
+		sh.done <- struct{}{}
+	}
+}
+
+// run computes the shard's loss and gradients on its rows of a batch.
+func (sh *shard) run(j shardJob) {
+	nn.ZeroGrad(sh.params)
+	sh.recon, sh.kl = 0, 0
+	k := j.hi - j.lo
+	if k == 0 {
+		return
+	}
+	D, L := sh.m.Config.Input, sh.m.Config.Latent
+	x := j.x[j.lo*D : j.hi*D]
+	copy(sh.p.eps, j.eps[j.lo*L:j.hi*L])
+	sh.recon, sh.kl = sh.m.forward(sh.p, x, k, 1/float32(j.n))
+	sh.m.backward(sh.p, x, k)
+}
+
+// do runs job j on shard sh.
+func (st *stepper) do(sh *shard, j shardJob) {
+	if !j.update {
+		sh.run(j)
+		return
+	}
+	// the elements [i·len/n, (i+1)·len/n) of each gradient, as Update cuts them
+	i, n := j.lo, j.hi
+	for k, prm := range st.shards[0].params {
+		a, b := i*len(prm.Grad)/n, (i+1)*len(prm.Grad)/n
+		for _, other := range st.shards[1:] {
+			blas32.Axpy(1, vec(other.params[k].Grad[a:b]), vec(prm.Grad[a:b]))
+		}
+	}
+	st.opt.Update(i, n)
+}
+
+func vec(v []float32) blas32.Vector { return blas32.Vector{N: len(v), Inc: 1, Data: v} }
+
+// all runs job(s) for every shard s, shard 0 on the calling goroutine, and
+// waits for them.
+func (st *stepper) all(job func(s int) shardJob) {
+	for s, sh := range st.shards[1:] {
+		sh.work <- job(s + 1)
+	}
+	st.do(st.shards[0], job(0))
+	for _, sh := range st.shards[1:] {
+		<-sh.done
+	}
+}
+
+// step takes one optimizer step on the batch x [n, Input] with noise eps
+// [n, Latent] and returns the summed reconstruction and KL terms before the
+// update.
+func (st *stepper) step(x, eps []float32, n int) (recon, kl float64, err error) {
+	S := len(st.shards)
+	st.all(func(s int) shardJob {
+		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n}
+	})
+	for _, sh := range st.shards {
+		recon += sh.recon
+		kl += sh.kl
+	}
 	if math.IsNaN(recon+kl) || math.IsInf(recon+kl, 0) {
 		return recon, kl, fmt.Errorf("%w (recon %v, KL %v)", ErrNotFinite, recon, kl)
 	}
-	m.backward(p, x, n)
-	opt.Step()
+	if S == 1 {
+		st.opt.Step()
+		return recon, kl, nil
+	}
+	st.opt.Advance()
+	st.all(func(s int) shardJob { return shardJob{lo: s, hi: S, update: true} })
 	return recon, kl, nil
 }
 

@@ -199,26 +199,26 @@ func (m *Model) decode(p *pass, z []float32, n int) {
 
 // forward runs encoder, reparameterisation and decoder on x [n, Input] with
 // the noise already in p.eps, and returns the summed reconstruction and KL
-// terms. With grad set, it also leaves dLoss/dlogits, dLoss/dz_mean and
-// dLoss/dz_log_var, each scaled by 1/n, in p for backward.
-func (m *Model) forward(p *pass, x []float32, n int, grad bool) (recon, kl float64) {
+// terms. When gradScale is not zero, it also leaves gradScale times
+// dLoss/dlogits, dLoss/dz_mean and dLoss/dz_log_var in p for backward: 1/n
+// for the per-sample loss of these rows, 1/N for their part of a batch of N.
+func (m *Model) forward(p *pass, x []float32, n int, gradScale float32) (recon, kl float64) {
 	L, D := m.Config.Latent, m.Config.Input
 	m.encode(p, x, n)
 	p.sample(n, L)
 	m.decode(p, p.z, n)
 
 	var dLogits, dMean, dLogVar []float32
-	if grad {
+	if gradScale != 0 {
 		dLogits, dMean, dLogVar = p.dLogits[:n*D], p.dMean[:n*L], p.dLogVar[:n*L]
 	}
-	scale := 1 / float32(n)
-	recon = nn.BCEWithLogits(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], scale)
-	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], scale)
+	recon = nn.BCEWithLogits(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
+	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], gradScale)
 	return recon, kl
 }
 
-// backward adds the gradients of the per-sample loss of the last forward
-// pass (made with grad set) to the parameters' gradients.
+// backward adds the gradients of the last forward pass (made with a
+// gradScale) to the parameters' gradients.
 func (m *Model) backward(p *pass, x []float32, n int) {
 	act := m.Config.activation()
 	L := m.Config.Latent

@@ -42,11 +42,11 @@ func TestLossGradient(t *testing.T) {
 			p := m.newPass(n, true)
 			fillNormal(p.eps, rng)
 			loss := func() float64 {
-				r, k := m.forward(p, x, n, false)
+				r, k := m.forward(p, x, n, 0)
 				return (r + k) / n
 			}
 			nn.ZeroGrad(m.Params())
-			m.forward(p, x, n, true)
+			m.forward(p, x, n, 1.0/n)
 			m.backward(p, x, n)
 			for _, prm := range m.Params() {
 				nntest.CheckGradient(t, prm.Name, prm.Value, prm.Grad, loss)
