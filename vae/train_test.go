@@ -3,9 +3,11 @@ package vae
 import (
 	"context"
 	"errors"
+	"github.com/govae/vae/optim"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -93,6 +95,33 @@ func TestTrainDeterministic(t *testing.T) {
 	b, _, _ := trainTiny(t, 2, context.Background(), nil, nil)
 	if !slices.Equal(weights(a), weights(b)) {
 		t.Fatal("two runs with the same seed gave different weights")
+	}
+}
+
+// With a batch cut into shards, one per thread, training is still
+// reproducible, and it learns as the one-shard step does.
+func TestTrainShardedDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	const bs = 96
+	if s := shards(bs); s != 3 {
+		t.Fatalf("shards(%d) = %d at GOMAXPROCS 3, want 3", bs, s)
+	}
+	train := func() ([]float32, *Progress) {
+		m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+		opts := TrainOptions{Epochs: 20, BatchSize: bs, Seed: 3, Optim: optim.Config{LR: 1e-2}}
+		p, err := m.Train(context.Background(), blobs(500, 16, 1), blobs(100, 16, 2), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return weights(m), p
+	}
+	a, p := train()
+	b, _ := train()
+	if !slices.Equal(a, b) {
+		t.Fatal("two sharded runs with the same seed gave different weights")
+	}
+	if first, last := p.History[0].Test.Total, p.History[19].Test.Total; last >= 0.9*first {
+		t.Errorf("test loss went from %.3f to %.3f; want a drop of more than 10%%", first, last)
 	}
 }
 
