@@ -358,7 +358,7 @@ function syncSliders() {
 // ---- drawing and uploading ----
 
 const draw = $("draw");
-const dctx = draw.getContext("2d");
+const dctx = draw.getContext("2d", { willReadFrequently: true });
 let stroke = null;
 
 function clearDrawing() {

@@ -1,0 +1,227 @@
+package server_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/govae/vae/server"
+	"github.com/govae/vae/vae"
+)
+
+// findBrowser returns the path of a Chromium or Chrome on PATH, or "".
+func findBrowser() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// explorerOptions is the server the browser test drives: a 784-32-2 model
+// with random weights and 2,000 random test points, or, when
+// $VAE_SCREENSHOT_MODEL names a model file or run folder, that model with
+// its run's test set (how docs/explorer.png is made).
+func explorerOptions(t *testing.T) server.Options {
+	if path := os.Getenv("VAE_SCREENSHOT_MODEL"); path != "" {
+		opts, err := server.Load(t.Context(), path, server.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opts
+	}
+	m, err := vae.New(vae.Config{Input: 784, Hidden: []int{32}, Latent: 2}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server.Options{Model: m, Test: tinySet(2000, 784)}
+}
+
+// TestExplorerInBrowser loads the explorer in headless Chromium, clicks the
+// map and checks that a decoded image appears, draws on the canvas and checks
+// that its point and reconstruction appear, asks for the grid and an
+// interpolation, and saves a screenshot (in the test's temporary folder, and
+// at $VAE_SCREENSHOT if set).
+func TestExplorerInBrowser(t *testing.T) {
+	browser := findBrowser()
+	if browser == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	h, err := server.New(explorerOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1180, 1200),
+	)...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+
+	// Every console message goes to the test log; an exception fails the test.
+	var mu sync.Mutex
+	var exceptions []string
+	console := chromedp.Console(bctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			t.Logf("console: %s", m)
+			if m.IsException() {
+				mu.Lock()
+				exceptions = append(exceptions, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	defer func() {
+		cancelBrowser()
+		<-done
+		for _, e := range exceptions {
+			t.Errorf("exception in the page: %s", e)
+		}
+	}()
+
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(what, expr string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	poll := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+	}
+	// brightness is the mean pixel value of a canvas, 0 for black or empty.
+	brightness := func(id string) float64 {
+		return eval("brightness of #"+id, `(() => {
+			const c = document.getElementById("`+id+`");
+			const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let s = 0;
+			for (let i = 0; i < d.length; i += 4) s += d[i];
+			return s / (d.length / 4) / 255;
+		})()`)
+	}
+
+	step("loading the page", chromedp.Navigate(ts.URL), chromedp.WaitVisible(`body[data-ready="1"]`))
+	poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
+	if n := eval("points drawn", `state.pts.n`); n < 1 {
+		t.Fatalf("%v test points on the map", n)
+	}
+
+	// Click the map away from the origin: the decoded image of that point.
+	mx := eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
+	my := eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
+	step("clicking the map", chromedp.MouseClickXY(mx+470, my+180, chromedp.ButtonLeft))
+	poll("the clicked point decoded", `document.getElementById("decoded").dataset.z !== "0,0"`)
+	if b := brightness("decoded"); b <= 0 || math.IsNaN(b) {
+		t.Errorf("decoded image after a click: brightness %v, want > 0", b)
+	}
+
+	// Draw a ring on the canvas: its encoding appears on the map, with a
+	// reconstruction and a score.
+	dx := eval("canvas left", `document.getElementById("draw").getBoundingClientRect().left`)
+	dy := eval("canvas top", `document.getElementById("draw").getBoundingClientRect().top`)
+	held := func(p *input.DispatchMouseEventParams) { p.Buttons = 1 }
+	var strokes []chromedp.Action[chromedp.Void]
+	for k := 0; k <= 24; k++ {
+		a := 2 * math.Pi * float64(k) / 24
+		x, y := dx+140+60*math.Sin(a), dy+140-90*math.Cos(a)
+		typ := input.DispatchMouseEventTypeMouseMoved
+		if k == 0 {
+			typ = input.DispatchMouseEventTypeMousePressed
+		}
+		strokes = append(strokes, chromedp.MouseEvent(typ, x, y, chromedp.ButtonLeft, held))
+	}
+	strokes = append(strokes, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, dx+140, dy+50, chromedp.ButtonLeft))
+	step("drawing", strokes...)
+	poll("the drawing encoded", `document.getElementById("draw").dataset.encoded !== undefined`)
+	poll("its score", `document.getElementById("score").textContent.startsWith("−ELBO")`)
+	if b := brightness("draw"); b < 0.02 {
+		t.Errorf("drawing canvas brightness %v: nothing drawn", b)
+	}
+	if b := brightness("recon"); b <= 0 {
+		t.Errorf("reconstruction brightness %v, want > 0", b)
+	}
+	// The red ring of the drawing's point on the map.
+	red := eval("the drawing's point on the map", `(() => {
+		const [x, y] = toScreen(state.drawn.u, state.drawn.v);
+		const dpr = window.devicePixelRatio || 1;
+		const d = mctx.getImageData(Math.round((x - 12) * dpr), Math.round((y - 12) * dpr), Math.round(24 * dpr), Math.round(24 * dpr)).data;
+		let n = 0;
+		for (let i = 0; i < d.length; i += 4) if (d[i] > 180 && d[i + 1] < 90 && d[i + 2] < 90) n++;
+		return n;
+	})()`)
+	if red < 5 {
+		t.Errorf("%v red pixels around the drawing's point on the map, want its ring", red)
+	}
+
+	// Interpolate from the drawing to the clicked point, and show the grid.
+	step("interpolating", chromedp.Click("#set-a"), chromedp.MouseClickXY(mx+470, my+180, chromedp.ButtonLeft))
+	poll("the clicked point pinned again", `document.getElementById("pinned-text").textContent !== "pinned: the drawing's encoding (red ring)"`)
+	step("interpolating", chromedp.Click("#set-b"))
+	poll("the interpolation", `document.getElementById("interp").width === 10 * state.cols`)
+	step("the grid", chromedp.Click("#show-grid"), chromedp.WaitVisible("#grid"))
+	poll("the grid decoded", `document.getElementById("grid").width === 16 * state.cols`)
+	if b := brightness("grid"); b <= 0 {
+		t.Errorf("grid brightness %v, want > 0", b)
+	}
+	if e := eval("error banner", `document.getElementById("error").hidden ? 0 : 1`); e != 0 {
+		text, _ := chromedp.Run(bctx, chromedp.TextContent("#error"))
+		t.Errorf("the page shows an error: %s", text)
+	}
+
+	// Hover without clicking decodes too; scroll back up for the screenshot.
+	step("hovering", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, mx+200, my+400))
+	poll("the hovered point decoded", `document.getElementById("decoded").dataset.z !== state.z.join(",")`)
+	eval("scrolling up", `window.scrollTo(0, 0), 0`)
+
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	paths := []string{filepath.Join(t.TempDir(), "explorer.png")}
+	if p := os.Getenv("VAE_SCREENSHOT"); p != "" {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		if err := os.WriteFile(p, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+}
