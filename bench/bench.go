@@ -148,6 +148,10 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	return r, nil
 }
 
+// inferBatch is the batch of the inference measurements, as the PyTorch
+// script's default --infer-batch.
+const inferBatch = 1000
+
 // measure times training steps and inference of one architecture.
 func measure(ctx context.Context, a Arch, train, test *dataset.Set, threads int, opt Options) ([]Row, error) {
 	const batch = 128
@@ -168,9 +172,19 @@ func measure(ctx context.Context, a Arch, train, test *dataset.Set, threads int,
 	arch := a.Config.String()
 	rows := []Row{{Task: "train", Arch: arch, Threads: threads, SamplesPerSec: sps, GFLOPS: sps * trainFLOPs / 1e9}}
 
+	// As the PyTorch script does: encode the test set, keeping the means,
+	// and decode them batch by batch, each batch's images dropped (here:
+	// overwritten) before the next.
 	var mean []float32
 	encode := bestOf(3, func() { mean, _, _ = m.Encode(test.X) })
-	decode := bestOf(3, func() { m.Decode(mean) })
+	L, D := a.Config.Latent, a.Config.Input
+	images := make([]float32, inferBatch*D)
+	decode := bestOf(3, func() {
+		for lo := 0; lo < test.N; lo += inferBatch {
+			hi := min(lo+inferBatch, test.N)
+			m.DecodeTo(images[:(hi-lo)*D], mean[lo*L:hi*L])
+		}
+	})
 	n := float64(test.N)
 	rows = append(rows,
 		Row{Task: "encode", Arch: arch, Threads: threads, SamplesPerSec: n / encode, GFLOPS: n / encode * encFLOPs / 1e9},

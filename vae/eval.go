@@ -74,7 +74,8 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 	// The K samples of every input are laid end to end and decoded in
 	// blocks of up to chunk rows; row r of the whole holds sample r mod K of
 	// input r / K.
-	p := m.newPass(min(chunk, n*K), false)
+	p := m.getPass()
+	defer m.passes.Put(p)
 	target := make([]float32, len(p.logits))
 	acc := make([]logSumExp, n)
 	rngs := make([]*rand.Rand, n)

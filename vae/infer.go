@@ -27,12 +27,22 @@ func rows(name string, v []float32, width int) (int, error) {
 }
 
 // forChunks runs f over the rows of an n-row batch, chunk rows at a time,
-// with one pass sized for a chunk.
+// with one inference pass.
 func (m *Model) forChunks(n int, f func(p *pass, lo, hi int)) {
-	p := m.newPass(min(n, chunk), false)
+	p := m.getPass()
+	defer m.passes.Put(p)
 	for lo := 0; lo < n; lo += chunk {
 		f(p, lo, min(lo+chunk, n))
 	}
+}
+
+// getPass returns an inference pass over up to chunk rows, from m.passes
+// when one is free.
+func (m *Model) getPass() *pass {
+	if p, ok := m.passes.Get().(*pass); ok {
+		return p
+	}
+	return m.newPass(chunk, false)
 }
 
 // Encode returns the mean and log-variance of q(z|x) for each row of
@@ -55,17 +65,31 @@ func (m *Model) Encode(x []float32) (mean, logVar []float32, err error) {
 // Decode returns the Bernoulli means sigmoid(x̂) [n, Input] of p(x|z) for
 // each row of z [n, Latent].
 func (m *Model) Decode(z []float32) ([]float32, error) {
-	D, L := m.Config.Input, m.Config.Latent
-	n, err := rows("decode: z", z, L)
+	n, err := rows("decode: z", z, m.Config.Latent)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, n*D)
+	out := make([]float32, n*m.Config.Input)
+	return out, m.DecodeTo(out, z)
+}
+
+// DecodeTo is Decode writing into dst [n, Input], for callers that decode
+// batch after batch into one buffer: fresh memory costs a page fault per
+// 4 KiB on first touch, which can take as long as the decoding itself.
+func (m *Model) DecodeTo(dst, z []float32) error {
+	D, L := m.Config.Input, m.Config.Latent
+	n, err := rows("decode: z", z, L)
+	if err != nil {
+		return err
+	}
+	if len(dst) != n*D {
+		return fmt.Errorf("decode: dst has length %d, want %d for %d rows of %d", len(dst), n*D, n, D)
+	}
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		m.decode(p, z[lo*L:hi*L], hi-lo)
-		nn.Sigmoid(out[lo*D:hi*D], p.logits[:(hi-lo)*D])
+		nn.Sigmoid(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
 	})
-	return out, nil
+	return nil
 }
 
 // Reconstruct decodes the posterior mean of each row of x [n, Input].

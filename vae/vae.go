@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/govae/vae/nn"
 )
@@ -36,6 +37,11 @@ type Model struct {
 	ZLogVar *nn.Dense   // Hidden[last] → Latent
 	Decoder []*nn.Dense // Latent → Hidden[last] → … → Hidden[0]
 	Output  *nn.Dense   // Hidden[0] → Input, Bernoulli logits
+
+	// passes holds the buffers of inference passes over up to chunk rows
+	// (*pass, no gradients) between calls: fresh memory costs a page fault
+	// per 4 KiB on first touch, as much as the arithmetic in a small call.
+	passes sync.Pool
 }
 
 // New returns a model of the given shape with weights drawn from rng as

@@ -89,6 +89,9 @@ func TestBadLengths(t *testing.T) {
 	if _, err := m.Decode(make([]float32, 3)); err == nil {
 		t.Error("Decode accepted 3 values for latent size 2")
 	}
+	if err := m.DecodeTo(make([]float32, 7), make([]float32, 4)); err == nil {
+		t.Error("DecodeTo accepted a dst of 7 values for 2 rows of 4")
+	}
 	if _, err := m.Loss(nil, rand.New(rand.NewPCG(1, 1))); err == nil {
 		t.Error("Loss accepted an empty batch")
 	}
