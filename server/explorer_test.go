@@ -73,7 +73,7 @@ func TestExplorerInBrowser(t *testing.T) {
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1180, 1200),
+		chromedp.WindowSize(1280, 1100),
 	)...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
@@ -154,6 +154,7 @@ func TestExplorerInBrowser(t *testing.T) {
 
 	// Draw a ring on the canvas: its encoding appears on the map, with a
 	// reconstruction and a score.
+	step("scrolling to the canvas", chromedp.ScrollIntoView("#draw"))
 	dx := eval("canvas left", `document.getElementById("draw").getBoundingClientRect().left`)
 	dy := eval("canvas top", `document.getElementById("draw").getBoundingClientRect().top`)
 	held := func(p *input.DispatchMouseEventParams) { p.Buttons = 1 }
@@ -191,9 +192,12 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 
 	// Interpolate from the drawing to the clicked point, and show the grid.
-	step("interpolating", chromedp.Click("#set-a"), chromedp.MouseClickXY(mx+470, my+180, chromedp.ButtonLeft))
+	step("setting A", chromedp.Click("#set-a"), chromedp.ScrollIntoView("#map"))
+	mx = eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
+	my = eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
+	step("clicking the map again", chromedp.MouseClickXY(mx+120, my+110, chromedp.ButtonLeft))
 	poll("the clicked point pinned again", `document.getElementById("pinned-text").textContent !== "pinned: the drawing's encoding (red ring)"`)
-	step("interpolating", chromedp.Click("#set-b"))
+	step("setting B", chromedp.Click("#set-b"))
 	poll("the interpolation", `document.getElementById("interp").width === 10 * state.cols`)
 	step("the grid", chromedp.Click("#show-grid"), chromedp.WaitVisible("#grid"))
 	poll("the grid decoded", `document.getElementById("grid").width === 16 * state.cols`)
