@@ -1,11 +1,16 @@
 package vae
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"gonum.org/v1/gonum/stat"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/govae/vae/nn"
 )
@@ -38,7 +43,7 @@ type NLLOptions struct {
 	Seed uint64 // seeds the samples; input i draws from its own stream
 
 	// Progress, if set, is called after each block of inputs with the
-	// number done so far.
+	// number done so far, never by two goroutines at once.
 	Progress func(done, total int)
 }
 
@@ -71,58 +76,111 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 		return nil, err
 	}
 
-	// The K samples of every input are laid end to end and decoded in
-	// blocks of up to chunk rows; row r of the whole holds sample r mod K of
-	// input r / K.
-	p := m.getPass()
-	defer m.passes.Put(p)
-	target := make([]float32, len(p.logits))
+	// The work comes in units of g whole inputs, whose K samples each are
+	// laid end to end and decoded in blocks of up to chunk rows. Units and
+	// blocks depend on n and K only, so that the results do not depend on
+	// how many workers share the units.
+	g := max(1, chunk/K)
+	units := (n + g - 1) / g
+	nll := make([]float64, n)
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex // guards done, firstErr and calls of opts.Progress
+		done     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), units) {
+		wg.Go(func() {
+			w := m.newNLLWorker(K)
+			defer m.passes.Put(w.p)
+			for {
+				u := int(next.Add(1)) - 1
+				if u >= units {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				lo, hi := u*g, min(n, (u+1)*g)
+				w.run(nll[lo:hi], x[lo*D:hi*D], mean[lo*L:hi*L], logVar[lo*L:hi*L], lo, opts.Seed)
+				mu.Lock()
+				done += hi - lo
+				if opts.Progress != nil {
+					opts.Progress(done, n)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("nll: stopped after %d of %d inputs: %w", done, n, firstErr)
+	}
+	for i, v := range nll {
+		if math.IsNaN(v) {
+			return nil, fmt.Errorf("nll: input %d: %w", i, errNotFiniteNLL)
+		}
+	}
+	return nll, nil
+}
+
+// nllWorker holds one goroutine's buffers for NLL.
+type nllWorker struct {
+	m      *Model
+	k      int
+	p      *pass
+	target []float32 // [chunk, Input]: the input each row's sample is of
+	logw   []float64 // [chunk]: log p(z) − log q(z|x) of each row
+}
+
+func (m *Model) newNLLWorker(k int) *nllWorker {
+	return &nllWorker{m: m, k: k, p: m.getPass(), target: make([]float32, chunk*m.Config.Input), logw: make([]float64, chunk)}
+}
+
+// run estimates −log p(x) into nll for the rows of x, whose posterior means
+// and log-variances are mean and logVar; the first is input number first,
+// whose number picks its stream of samples.
+func (w *nllWorker) run(nll []float64, x, mean, logVar []float32, first int, seed uint64) {
+	m, p, K := w.m, w.p, w.k
+	D, L := m.Config.Input, m.Config.Latent
+	n := len(nll)
 	acc := make([]logSumExp, n)
 	rngs := make([]*rand.Rand, n)
 	for i := range rngs {
-		rngs[i] = rand.New(rand.NewPCG(opts.Seed, uint64(i)))
+		rngs[i] = rand.New(rand.NewPCG(seed, uint64(first+i)))
 	}
-	logw := make([]float64, chunk)
-	total := n * K
-	for lo := 0; lo < total; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("nll: stopped after %d of %d inputs: %w", lo/K, n, err)
-		}
-		hi := min(lo+chunk, total)
-		rowsN := hi - lo
+	// row r of the whole holds sample r mod K of input r / K
+	for lo := 0; lo < n*K; lo += chunk {
+		rowsN := min(chunk, n*K-lo)
 		// z = μ + σ·ε; log p(z) − log q(z|x) = ½ Σ (ε² − z² + log σ²), the
 		// log 2π terms cancelling.
 		for r := range rowsN {
 			i := (lo + r) / K
 			mu, lv := mean[i*L:(i+1)*L], logVar[i*L:(i+1)*L]
-			eps, z := p.eps[r*L:(r+1)*L], p.z[r*L:(r+1)*L]
+			z := p.z[r*L : (r+1)*L]
 			var s float64
 			for j := range L {
 				e := rngs[i].NormFloat64()
 				zj := float64(mu[j]) + math.Exp(float64(lv[j])/2)*e
-				eps[j], z[j] = float32(e), float32(zj)
+				z[j] = float32(zj)
 				s += e*e - zj*zj + float64(lv[j])
 			}
-			logw[r] = s / 2
-			copy(target[r*D:(r+1)*D], x[i*D:(i+1)*D])
+			w.logw[r] = s / 2
+			copy(w.target[r*D:(r+1)*D], x[i*D:(i+1)*D])
 		}
 		m.decode(p, p.z, rowsN)
-		nn.BCEWithLogits(nil, p.recon[:rowsN], p.logits[:rowsN*D], target[:rowsN*D], 1)
+		nn.BCEWithLogits(nil, p.recon[:rowsN], p.logits[:rowsN*D], w.target[:rowsN*D], 1)
 		for r := range rowsN {
-			acc[(lo+r)/K].add(logw[r] - float64(p.recon[r]))
-		}
-		if opts.Progress != nil {
-			opts.Progress(hi/K, n)
+			acc[(lo+r)/K].add(w.logw[r] - float64(p.recon[r]))
 		}
 	}
-	nll := make([]float64, n)
 	for i, a := range acc {
 		nll[i] = -(a.value() - math.Log(float64(K)))
-		if math.IsNaN(nll[i]) {
-			return nil, fmt.Errorf("nll: input %d: %w", i, errNotFiniteNLL)
-		}
 	}
-	return nll, nil
 }
 
 var errNotFiniteNLL = errors.New("estimate is NaN")
@@ -146,3 +204,63 @@ func (a *logSumExp) add(v float64) {
 }
 
 func (a *logSumExp) value() float64 { return a.max + math.Log(a.sum) }
+
+// ActiveUnits returns, for each latent dimension u, the variance over the
+// rows of mean [n, latent] (the posterior means E_q[z_u] of n inputs), and
+// how many of them exceed threshold: the units the model uses. Burda et al.
+// (2016) call a unit active when Cov_x(E_q[z_u]) > 0.01; an inactive one
+// has collapsed to the prior.
+func ActiveUnits(mean []float32, latent int, threshold float64) (active int, variance []float64) {
+	n := len(mean) / latent
+	variance = make([]float64, latent)
+	col := make([]float64, n)
+	for u := range latent {
+		for i := range n {
+			col[i] = float64(mean[i*latent+u])
+		}
+		variance[u] = stat.PopVariance(col, nil)
+		if variance[u] > threshold {
+			active++
+		}
+	}
+	return active, variance
+}
+
+// Evaluation is what Evaluate measures on a set of inputs.
+type Evaluation struct {
+	N    int  `json:"n"`
+	Loss Loss `json:"elbo"` // negative ELBO and its terms, per sample, one draw of ε
+
+	K         int       `json:"k,omitempty"`      // importance samples of the NLL; 0 when not estimated
+	NLL       float64   `json:"nll,omitempty"`    // mean importance-weighted −log p(x), nats
+	NLLStdErr float64   `json:"nll_se,omitempty"` // its standard error over the inputs
+	Active    int       `json:"active_units"`     // latent units with variance of E_q[z] > 0.01
+	Variance  []float64 `json:"unit_variance"`    // that variance, per latent unit
+}
+
+// Evaluate measures the model on the rows of x [n, Input]: the negative
+// ELBO, its reconstruction and KL terms, the active units and, when opts.K
+// is positive, the importance-weighted NLL with its standard error. The
+// draws of ε come from opts.Seed.
+func (m *Model) Evaluate(ctx context.Context, x []float32, opts NLLOptions) (*Evaluation, error) {
+	l, err := m.Loss(x, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
+	if err != nil {
+		return nil, err
+	}
+	mean, _, err := m.Encode(x)
+	if err != nil {
+		return nil, err
+	}
+	e := &Evaluation{N: len(x) / m.Config.Input, Loss: l}
+	e.Active, e.Variance = ActiveUnits(mean, m.Config.Latent, 0.01)
+	if opts.K <= 0 {
+		return e, nil
+	}
+	nll, err := m.NLL(ctx, x, opts)
+	if err != nil {
+		return nil, err
+	}
+	mu, sd := stat.MeanStdDev(nll, nil)
+	e.K, e.NLL, e.NLLStdErr = opts.K, mu, sd/math.Sqrt(float64(len(nll)))
+	return e, nil
+}

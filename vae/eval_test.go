@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/govae/vae/internal/ctxtest"
@@ -156,5 +158,62 @@ func TestScoresMatchLoss(t *testing.T) {
 	}
 	if math.Abs(sum.Total-all.Total) > 1e-4 || math.Abs(sum.KL-all.KL) > 1e-5 {
 		t.Errorf("mean of scores %+v, Loss %+v", sum, all)
+	}
+}
+
+// The estimate depends on the seed, not on how many threads share the work.
+func TestNLLSameOnAnyThreads(t *testing.T) {
+	m, _ := New(Config{Input: 6, Hidden: []int{5}, Latent: 3}, rand.New(rand.NewPCG(5, 5)))
+	x := randomInput(rand.New(rand.NewPCG(6, 6)), 7, 6)
+	var first []float64
+	for _, procs := range []int{1, 3} {
+		old := runtime.GOMAXPROCS(procs)
+		got, err := m.NLL(context.Background(), x, NLLOptions{K: 300, Seed: 9})
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = got
+		} else if !slices.Equal(got, first) {
+			t.Errorf("GOMAXPROCS %d: %v, GOMAXPROCS 1: %v", procs, got, first)
+		}
+	}
+}
+
+func TestActiveUnits(t *testing.T) {
+	mean := []float32{0, 1, 0.1, 2, 1, 0.1, 4, 1, 0.3} // 3 inputs, 3 units
+	active, v := ActiveUnits(mean, 3, 0.01)
+	want := []float64{8.0 / 3, 0, 0.0088888888}
+	for u := range want {
+		if math.Abs(v[u]-want[u]) > 1e-6 {
+			t.Errorf("variance of unit %d = %v, want %v", u, v[u], want[u])
+		}
+	}
+	if active != 1 {
+		t.Errorf("%d active units, want 1", active)
+	}
+}
+
+// A unit whose posterior mean ignores the input has collapsed: Evaluate
+// counts it out, and its NLL lies below the negative ELBO.
+func TestEvaluate(t *testing.T) {
+	m, _ := New(Config{Input: 8, Hidden: []int{6}, Latent: 3}, rand.New(rand.NewPCG(7, 7)))
+	for j := range m.ZMean.In { // unit 1: z_mean ignores x
+		m.ZMean.W.Value[1*m.ZMean.In+j] = 0
+	}
+	for i := range m.ZMean.W.Value { // the others vary enough to count
+		m.ZMean.W.Value[i] *= 10
+	}
+	x := randomInput(rand.New(rand.NewPCG(8, 8)), 200, 8)
+	e, err := m.Evaluate(context.Background(), x, NLLOptions{K: 200, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Active != 2 || e.Variance[1] != 0 {
+		t.Errorf("active units %d (variances %v), want 2 with unit 1 at 0", e.Active, e.Variance)
+	}
+	if e.N != 200 || e.K != 200 || !(e.NLL < e.Loss.Total) || !(e.NLLStdErr > 0) {
+		t.Errorf("evaluation %+v: want N = K = 200, NLL below the negative ELBO, a standard error", e)
 	}
 }

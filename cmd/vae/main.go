@@ -63,7 +63,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	root.AddCommand(
 		newTrain(stdout, stderr, logger),
-		newEval(stdout, logger),
+		newEval(stdout, stderr, logger),
+		newScore(stdout, stderr, logger),
 		newSample(stdout),
 		newReconstruct(stdout, logger),
 		newEncode(stdout, logger),

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"image/png"
 	"math/rand/v2"
@@ -147,6 +148,24 @@ func TestTrainInterruptResume(t *testing.T) {
 	code, stdout, stderr := runVAE(context.Background(), "eval", "--data-dir", data, model)
 	if code != 0 || !strings.Contains(stdout, "loss") || !strings.Contains(stdout, "KL") {
 		t.Errorf("eval: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runVAE(context.Background(), "eval", "--nll", "--k", "50", "--json", "--data-dir", data, model)
+	var ev struct {
+		N, K        int
+		NLL, NLL_SE float64
+		ELBO        struct{ Loss float64 }
+		Active      int `json:"active_units"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &ev); code != 0 || err != nil || ev.N != 100 || ev.K != 50 ||
+		!(ev.NLL > 0 && ev.NLL < ev.ELBO.Loss) || !(ev.NLL_SE > 0) || ev.Active < 1 {
+		t.Errorf("eval --nll --json: exit %d, %+v (%v), stdout %q, stderr %q", code, ev, err, stdout, stderr)
+	}
+	scores := filepath.Join(dir, "scores.csv")
+	if code, _, stderr := runVAE(context.Background(), "score", "--k", "10", "--data-dir", data, "--out", scores, model); code != 0 {
+		t.Errorf("score: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(scores); len(strings.Split(strings.TrimSpace(string(b)), "\n")) != 101 || !strings.HasPrefix(string(b), "index,label,loss,recon,kl,nll\n") {
+		t.Errorf("score CSV: %.200q", b)
 	}
 	csvPath := filepath.Join(dir, "z.csv")
 	if code, _, stderr := runVAE(context.Background(), "encode", "--data-dir", data, "--out", csvPath, model); code != 0 {

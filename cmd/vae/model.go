@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/internal/atomicfile"
@@ -47,21 +49,36 @@ func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (
 	return m, test, nil
 }
 
-func newEval(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+func newEval(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
 	var seed uint64
+	var nll bool
+	var k int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "eval MODEL",
-		Short:   "Print a model's test loss, reconstruction and KL per sample",
-		Example: "  vae eval runs/mnist-512-2/model.safetensors\n  vae eval --json --data fashion-mnist runs/fashion/model.safetensors",
+		Use:   "eval MODEL",
+		Short: "Print a model's test loss, active units and, with --nll, its test log-likelihood",
+		Long: `Print a model's loss on the test set per sample (the negative ELBO, its
+reconstruction and KL terms), the number of active latent units (variance of
+the posterior mean over the test set above 0.01) and, with --nll, the
+importance-weighted estimate of the negative log-likelihood −log p(x) in nats
+with K samples per image (Burda et al. 2016), with its standard error.`,
+		Example: "  vae eval runs/mnist-512-2/model.safetensors\n  vae eval --nll --k 5000 --json runs/pytorch/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if nll && k < 1 {
+				return usageError{fmt.Errorf("--k %d, want ≥ 1", k)}
+			}
 			m, test, err := d.load(cmd, logger, a[0])
 			if err != nil {
 				return err
 			}
-			l, err := m.Loss(test.X, rand.New(rand.NewPCG(seed, 0)))
+			opts := vae.NLLOptions{Seed: seed}
+			if nll {
+				opts.K = k
+				opts.Progress = progress(stderr, test.N, "images")
+			}
+			e, err := m.Evaluate(cmd.Context(), test.X, opts)
 			if err != nil {
 				return err
 			}
@@ -69,18 +86,104 @@ func newEval(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 				return json.NewEncoder(stdout).Encode(struct {
 					Model string `json:"model"`
 					Data  string `json:"data"`
-					N     int    `json:"n"`
-					vae.Loss
-				}{a[0], test.Name, test.N, l})
+					*vae.Evaluation
+				}{a[0], test.Name, e})
 			}
-			fmt.Fprintf(stdout, "%s on %s (%d examples), per sample:\nloss  %.2f\nrecon %.2f\nKL    %.2f\n", a[0], test.Name, test.N, l.Total, l.Recon, l.KL)
+			fmt.Fprintf(stdout, "%s on %s (%d examples), per sample:\n", a[0], test.Name, test.N)
+			if nll {
+				fmt.Fprintf(stdout, "NLL   %.2f ± %.2f nats (K = %d)\n", e.NLL, e.NLLStdErr, e.K)
+			}
+			fmt.Fprintf(stdout, "loss  %.2f (negative ELBO)\nrecon %.2f\nKL    %.2f\nactive units %d of %d\n",
+				e.Loss.Total, e.Loss.Recon, e.Loss.KL, e.Active, m.Config.Latent)
 			return nil
 		},
 	}
 	d.add(cmd)
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
+	cmd.Flags().BoolVar(&nll, "nll", false, "estimate the negative log-likelihood by importance sampling")
+	cmd.Flags().IntVar(&k, "k", 5000, "importance samples per image for --nll")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func newScore(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
+	var d dataFlags
+	var seed uint64
+	var k int
+	var out string
+	cmd := &cobra.Command{
+		Use:   "score MODEL",
+		Short: "Write each test image's negative ELBO (and NLL with --k) to a CSV, for anomaly detection",
+		Long: `Write one CSV row per test image: its index, label, negative ELBO with its
+reconstruction and KL terms (one draw of ε) and, with --k K, the
+importance-weighted −log p(x) with K samples. High scores are the images the
+model finds unlikely.`,
+		Example: "  vae score --out scores.csv runs/mnist-512-2/model.safetensors\n  vae score --k 1000 --out - runs/mnist-512-2/model.safetensors | sort -t, -k4 -g | tail",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if k < 0 {
+				return usageError{fmt.Errorf("--k %d, want ≥ 0", k)}
+			}
+			m, test, err := d.load(cmd, logger, a[0])
+			if err != nil {
+				return err
+			}
+			scores, err := m.Scores(test.X, rand.New(rand.NewPCG(seed, 0)))
+			if err != nil {
+				return err
+			}
+			var nll []float64
+			if k > 0 {
+				nll, err = m.NLL(cmd.Context(), test.X, vae.NLLOptions{K: k, Seed: seed, Progress: progress(stderr, test.N, "images")})
+				if err != nil {
+					return err
+				}
+			}
+			write := func(w io.Writer) error {
+				cw := csv.NewWriter(w)
+				head := []string{"index", "label", "loss", "recon", "kl"}
+				if nll != nil {
+					head = append(head, "nll")
+				}
+				cw.Write(head)
+				f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+				for i, s := range scores {
+					row := []string{strconv.Itoa(i), strconv.Itoa(int(test.Labels[i])), f(s.Total), f(s.Recon), f(s.KL)}
+					if nll != nil {
+						row = append(row, f(nll[i]))
+					}
+					cw.Write(row)
+				}
+				cw.Flush()
+				return cw.Error()
+			}
+			if out == "-" {
+				return write(stdout)
+			}
+			if err := atomicfile.Write(out, write); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, out)
+			return nil
+		},
+	}
+	d.add(cmd)
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
+	cmd.Flags().IntVar(&k, "k", 0, "also estimate −log p(x) with this many importance samples")
+	cmd.Flags().StringVarP(&out, "out", "o", "scores.csv", "CSV file to write, - for stdout")
+	return cmd
+}
+
+// progress returns a callback that shows a progress bar over total items
+// on stderr when it is a terminal, and nil otherwise.
+func progress(stderr io.Writer, total int, unit string) func(done, total int) {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit), progressbar.OptionClearOnFinish())
+	return func(done, _ int) { bar.Set(done) }
 }
 
 func newSample(stdout io.Writer) *cobra.Command {
