@@ -74,6 +74,12 @@ type Report struct {
 	TorchSkipped string          `json:"torch_skipped,omitempty"` // why there are no PyTorch figures
 	Peak         map[int]float64 `json:"peak_gflops"`             // kernel.PeakGFLOPS by thread count
 	Rows         []Row           `json:"rows"`
+
+	// Peak resident memory of this process and of the largest PyTorch run,
+	// each having loaded MNIST and trained and run both architectures, in
+	// MiB; 0 where unknown.
+	PeakRSSMiB      float64 `json:"peak_rss_mib,omitempty"`
+	TorchPeakRSSMiB float64 `json:"torch_peak_rss_mib,omitempty"`
 }
 
 // FLOPs returns the floating-point operations per sample of a training
@@ -145,6 +151,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			r.TorchSkipped = err.Error()
 		}
 	}
+	r.PeakRSSMiB = peakRSSMiB()
 	return r, nil
 }
 
@@ -208,8 +215,9 @@ func bestOf(n int, f func()) float64 {
 
 // torchResult is what the reference script's bench prints.
 type torchResult struct {
-	Torch string `json:"torch"`
-	BLAS  string `json:"blas"`
+	Torch string  `json:"torch"`
+	BLAS  string  `json:"blas"`
+	RSS   float64 `json:"peak_rss_mib"`
 	Arch  map[string]struct {
 		Train  float64 `json:"train_samples_per_sec"`
 		Encode float64 `json:"encode_samples_per_sec"`
@@ -253,6 +261,7 @@ func (r *Report) addTorch(ctx context.Context, threads int, opt Options) error {
 		return fmt.Errorf("%s: output: %w", script, err)
 	}
 	r.TorchVersion, r.TorchBLAS = t.Torch, t.BLAS
+	r.TorchPeakRSSMiB = max(r.TorchPeakRSSMiB, t.RSS)
 	for i := range r.Rows {
 		row := &r.Rows[i]
 		a, ok := t.Arch[row.Arch]
@@ -278,6 +287,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	for _, t := range slices.Sorted(maps.Keys(r.Peak)) {
 		fmt.Fprintf(w, "peak (FMA loop), %d threads: %.0f GFLOPS\n", t, r.Peak[t])
+	}
+	if r.PeakRSSMiB > 0 {
+		fmt.Fprintf(w, "peak RSS: %.0f MiB", r.PeakRSSMiB)
+		if r.TorchPeakRSSMiB > 0 {
+			fmt.Fprintf(w, ", pytorch %.0f MiB", r.TorchPeakRSSMiB)
+		}
+		fmt.Fprintln(w)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "task\tarch\tthreads\tsamples/s\tGFLOPS\t% peak\tpytorch samples/s\tours/pytorch\t")

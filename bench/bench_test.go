@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -47,9 +48,12 @@ func TestRun(t *testing.T) {
 			t.Errorf("implausible row %+v", row)
 		}
 	}
+	if runtime.GOOS == "linux" && !(r.PeakRSSMiB > 50 && r.PeakRSSMiB < 4096) {
+		t.Errorf("peak RSS %v MiB: implausible for a process holding MNIST", r.PeakRSSMiB)
+	}
 	var buf bytes.Buffer
 	r.WriteTable(&buf)
-	if !strings.Contains(buf.String(), "train") || !strings.Contains(buf.String(), "skipped") {
+	if !strings.Contains(buf.String(), "train") || !strings.Contains(buf.String(), "skipped") || !strings.Contains(buf.String(), "peak RSS") {
 		t.Errorf("table:\n%s", buf.String())
 	}
 }
