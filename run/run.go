@@ -98,6 +98,9 @@ func (s Spec) Validate() error {
 	if s.Train.BatchSize < 1 {
 		return fmt.Errorf("train: batch size %d, want ≥ 1", s.Train.BatchSize)
 	}
+	if err := s.Train.Validate(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	if _, err := optim.New(s.Train.Optimizer, nil, s.Train.Optim); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -183,7 +186,9 @@ func LoadSpec(dir string) (Spec, error) {
 	return spec, nil
 }
 
-// LoadData opens the data set a spec names, limited as it says.
+// LoadData opens the data set a spec names, limited as it says, with the
+// test set binarised (from BinarizeSeed) when the spec trains on
+// dynamically binarised data.
 func LoadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set, err error) {
 	train, test, _, err = dataset.Open(ctx, spec.Data, dataset.Options{Dir: spec.DataDir, Progress: h.Download, Logger: h.Logger})
 	if err != nil {
@@ -192,8 +197,16 @@ func LoadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set
 	if spec.Limit > 0 && spec.Limit < train.N {
 		train = train.Subset(spec.Limit)
 	}
+	if spec.Train.Binarize == "dynamic" {
+		test = test.Binarized(BinarizeSeed)
+	}
 	return train, test, nil
 }
+
+// BinarizeSeed draws the fixed binarisation of the test set on which runs
+// trained on dynamically binarised data are evaluated, so that all such
+// runs (and `vae eval --binarize`) meet the same test images.
+const BinarizeSeed = 1
 
 func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae.Progress, trainSet, testSet *dataset.Set, h Hooks) (*vae.Model, error) {
 	log := h.Logger

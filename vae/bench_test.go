@@ -33,7 +33,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				fillNormal(eps, rng)
-				if _, _, err := st.step(x, eps, n); err != nil {
+				if _, _, err := st.step(x, eps, n, 1); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -28,7 +28,7 @@ func (m *Model) Scores(x []float32, rng *rand.Rand) ([]Loss, error) {
 	out := make([]Loss, n)
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		fillNormal(p.eps[:(hi-lo)*L], rng)
-		m.forward(p, x[lo*D:hi*D], hi-lo, 0)
+		m.forward(p, x[lo*D:hi*D], hi-lo, 0, 0)
 		for i := range hi - lo {
 			r, k := float64(p.recon[i]), float64(p.kl[i])
 			out[lo+i] = Loss{Total: r + k, Recon: r, KL: k}

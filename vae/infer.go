@@ -120,7 +120,7 @@ func (m *Model) Loss(x []float32, rng *rand.Rand) (Loss, error) {
 	var recon, kl float64
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		fillNormal(p.eps[:(hi-lo)*m.Config.Latent], rng)
-		r, k := m.forward(p, x[lo*D:hi*D], hi-lo, 0)
+		r, k := m.forward(p, x[lo*D:hi*D], hi-lo, 0, 0)
 		recon += r
 		kl += k
 	})

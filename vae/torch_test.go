@@ -98,7 +98,7 @@ func TestMatchesPyTorch(t *testing.T) {
 					t.Fatal(err)
 				}
 				st := m.newStepper(n, shards, opt)
-				recon, kl, err := st.step(x, eps, n) // forward, backward, Adam
+				recon, kl, err := st.step(x, eps, n, 1) // forward, backward, Adam
 				st.close()
 				if err != nil {
 					t.Fatal(err)

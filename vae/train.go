@@ -24,6 +24,20 @@ type TrainOptions struct {
 	Optim     optim.Config `json:"optim" yaml:"optim"`           // hyperparameters; zero fields take the optimizer's defaults
 	Seed      uint64       `json:"seed" yaml:"seed"`             // seeds the weights, shuffling and ε
 
+	// Binarize, if "dynamic", trains on binary images drawn anew for every
+	// minibatch, pixel i being 1 with probability x_i: the protocol of the
+	// published MNIST log-likelihoods (evaluate such a model on a fixed
+	// binarisation of the test set, dataset.Set.Binarized). Empty or "none":
+	// the values in [0, 1] are the targets as they are.
+	Binarize string `json:"binarize,omitempty" yaml:"binarize,omitempty"`
+	// Beta weighs the KL term of the objective, recon + β·KL (the β-VAE of
+	// Higgins et al. 2017); default 1, the ELBO.
+	Beta float64 `json:"beta,omitempty" yaml:"beta,omitempty"`
+	// WarmupEpochs, if positive, ramps β linearly from 0 to Beta over that
+	// many epochs, step by step (KL annealing, Bowman et al. 2016), against
+	// the collapse of the posterior onto the prior early in training.
+	WarmupEpochs int `json:"warmup_epochs,omitempty" yaml:"warmup_epochs,omitempty"`
+
 	// OnBatch, if set, is called after every training step.
 	OnBatch func(epoch, batch, batches int, l Loss) `json:"-" yaml:"-"`
 	// OnEpoch, if set, is called after every epoch with the progress so
@@ -46,7 +60,37 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Optimizer == "" {
 		o.Optimizer = "adam"
 	}
+	if o.Beta == 0 {
+		o.Beta = 1
+	}
 	return o
+}
+
+// Validate reports options that Train cannot use. Zero fields, which take
+// defaults, are valid.
+func (o TrainOptions) Validate() error {
+	switch {
+	case o.Epochs < 0:
+		return fmt.Errorf("epochs %d, want ≥ 1", o.Epochs)
+	case o.BatchSize < 1:
+		return fmt.Errorf("batch size %d, want ≥ 1", o.BatchSize)
+	case o.Binarize != "" && o.Binarize != "none" && o.Binarize != "dynamic":
+		return fmt.Errorf("binarize %q, want dynamic or none", o.Binarize)
+	case !(o.Beta >= 0) || math.IsInf(o.Beta, 0):
+		return fmt.Errorf("beta %v, want a positive number", o.Beta)
+	case o.WarmupEpochs < 0:
+		return fmt.Errorf("warmup epochs %d, want ≥ 0", o.WarmupEpochs)
+	}
+	return nil
+}
+
+// beta returns β for the given step of training, counted from 0 over all
+// epochs, with batches steps an epoch.
+func (o TrainOptions) beta(step, batches int) float64 {
+	if o.WarmupEpochs <= 0 {
+		return o.Beta
+	}
+	return o.Beta * min(1, float64(step+1)/float64(o.WarmupEpochs*batches))
 }
 
 // EpochStats is what one epoch of training measured.
@@ -55,6 +99,7 @@ type EpochStats struct {
 	Train         Loss    `json:"train"` // mean over the epoch's steps, weighted by batch size
 	Test          *Loss   `json:"test,omitempty"`
 	LR            float64 `json:"lr"`
+	Beta          float64 `json:"beta,omitempty"`  // β of the epoch's last step
 	Seconds       float64 `json:"seconds"`         // wall-clock of the epoch, test evaluation included
 	SamplesPerSec float64 `json:"samples_per_sec"` // training samples per second of training steps
 }
@@ -86,6 +131,8 @@ const (
 	streamNoise   = 1
 	streamShuffle = 2 << 32
 	streamTest    = 3 << 32
+
+	streamBinarize = 1 << 48 // + the row's place in the run
 )
 
 // Train fits m to train by minimising the per-sample negative ELBO with
@@ -107,8 +154,8 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	if test != nil && test.Dim != D {
 		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", test.Name, test.Dim, D)
 	}
-	if bs < 1 {
-		return nil, fmt.Errorf("train: batch size %d, want ≥ 1", bs)
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	params := m.Params()
 	opt, err := optim.New(opts.Optimizer, params, opts.Optim)
@@ -138,6 +185,8 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	eps := make([]float32, bs*L) // [bs, L]
 	order := make([]int, train.N)
 	batches := (train.N + bs - 1) / bs
+	var bin rand.PCG
+	beta := opts.Beta
 	for pr.Epoch < opts.Epochs {
 		epochStart := time.Now()
 		for i := range order {
@@ -153,9 +202,16 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			lo, hi := pr.Batch*bs, min((pr.Batch+1)*bs, train.N)
 			n := hi - lo
 			train.Gather(x, order[lo:hi])
+			if opts.Binarize == "dynamic" {
+				for r := range n { // each row from its own stream, by its place in the run
+					bin.Seed(opts.Seed, streamBinarize+uint64(pr.Epoch*train.N+lo+r))
+					dataset.Binarize(x[r*D:(r+1)*D], x[r*D:(r+1)*D], &bin)
+				}
+			}
 			fillNormal(eps[:n*L], noise)
+			beta = opts.beta(pr.Epoch*batches+pr.Batch, batches)
 
-			recon, kl, err := st.step(x, eps, n)
+			recon, kl, err := st.step(x, eps, n, float32(beta))
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d, step %d: %w", pr.Epoch+1, pr.Batch+1, err)
 			}
@@ -182,6 +238,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 				KL:    pr.KL / float64(pr.Samples),
 			},
 			LR:            opt.LR(),
+			Beta:          beta,
 			SamplesPerSec: float64(pr.Samples) / pr.TrainSeconds,
 		}
 		if test != nil {
@@ -238,6 +295,7 @@ type shardJob struct {
 	x, eps []float32
 	lo, hi int
 	n      int
+	beta   float32 // weight of the KL term
 	update bool
 }
 
@@ -302,7 +360,7 @@ func (sh *shard) run(j shardJob) {
 	D, L := sh.m.Config.Input, sh.m.Config.Latent
 	x := j.x[j.lo*D : j.hi*D]
 	copy(sh.p.eps, j.eps[j.lo*L:j.hi*L])
-	sh.recon, sh.kl = sh.m.forward(sh.p, x, k, 1/float32(j.n))
+	sh.recon, sh.kl = sh.m.forward(sh.p, x, k, 1/float32(j.n), j.beta)
 	sh.m.backward(sh.p, x, k)
 }
 
@@ -338,12 +396,12 @@ func (st *stepper) all(job func(s int) shardJob) {
 }
 
 // step takes one optimizer step on the batch x [n, Input] with noise eps
-// [n, Latent] and returns the summed reconstruction and KL terms before the
-// update.
-func (st *stepper) step(x, eps []float32, n int) (recon, kl float64, err error) {
+// [n, Latent], minimising recon + beta·KL, and returns the summed
+// reconstruction and KL terms before the update.
+func (st *stepper) step(x, eps []float32, n int, beta float32) (recon, kl float64, err error) {
 	S := len(st.shards)
 	st.all(func(s int) shardJob {
-		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n}
+		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, beta: beta}
 	})
 	for _, sh := range st.shards {
 		recon += sh.recon

@@ -3,7 +3,7 @@ package vae
 import (
 	"context"
 	"errors"
-	"github.com/govae/vae/optim"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/internal/ctxtest"
+	"github.com/govae/vae/optim"
 )
 
 // blobs returns a small data set of n examples of dim features in [0, 1]:
@@ -156,6 +157,57 @@ func TestResumeBitIdentical(t *testing.T) {
 			if gotP.History[i].Train != wantP.History[i].Train || *gotP.History[i].Test != *wantP.History[i].Test {
 				t.Errorf("stop at step %d, epoch %d: resumed %+v, uninterrupted %+v", stopAt, i+1, gotP.History[i], wantP.History[i])
 			}
+		}
+	}
+}
+
+// Dynamic binarisation and KL warm-up draw from and depend on the progress
+// only: a run interrupted and resumed ends bit-identical, and β climbs to
+// its value over the warm-up epochs.
+func TestBinarizeWarmupResume(t *testing.T) {
+	opts := TrainOptions{Epochs: 3, BatchSize: 16, Seed: 5, Binarize: "dynamic", Beta: 2, WarmupEpochs: 2}
+	run := func(ctx context.Context, m *Model, resume *Progress) (*Model, *Progress, error) {
+		if m == nil {
+			m, _ = New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+		}
+		o := opts
+		o.Resume = resume
+		p, err := m.Train(ctx, blobs(100, 16, 1), blobs(40, 16, 2), o)
+		return m, p, err
+	}
+	want, wantP, err := run(context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := []float64{wantP.History[0].Beta, wantP.History[1].Beta, wantP.History[2].Beta}; b[0] != 1 || b[1] != 2 || b[2] != 2 {
+		t.Errorf("β after each epoch %v, want [1 2 2]", b)
+	}
+	m, p, err := run(ctxtest.CancelAfter(9), nil, nil) // mid-epoch 2
+	if !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ckpt.safetensors")
+	if err := SaveCheckpoint(path, m, p, opts); err != nil {
+		t.Fatal(err)
+	}
+	m2, p2, _, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := run(context.Background(), m2, p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(weights(got), weights(want)) {
+		t.Error("resumed weights differ from an uninterrupted run")
+	}
+	grey, _, _ := trainTiny(t, 3, context.Background(), nil, nil)
+	if slices.Equal(weights(grey), weights(want)) {
+		t.Error("binarised training gave the same weights as grayscale")
+	}
+	for _, bad := range []TrainOptions{{Binarize: "static"}, {Beta: -1}, {Beta: math.NaN()}, {WarmupEpochs: -2}} {
+		if _, err := want.Train(context.Background(), blobs(10, 16, 1), nil, bad); err == nil {
+			t.Errorf("options %+v accepted", bad)
 		}
 	}
 }

@@ -205,10 +205,11 @@ func (m *Model) decode(p *pass, z []float32, n int) {
 
 // forward runs encoder, reparameterisation and decoder on x [n, Input] with
 // the noise already in p.eps, and returns the summed reconstruction and KL
-// terms. When gradScale is not zero, it also leaves gradScale times
-// dLoss/dlogits, dLoss/dz_mean and dLoss/dz_log_var in p for backward: 1/n
-// for the per-sample loss of these rows, 1/N for their part of a batch of N.
-func (m *Model) forward(p *pass, x []float32, n int, gradScale float32) (recon, kl float64) {
+// terms. When gradScale is not zero, it also leaves in p for backward the
+// gradients of gradScale·(recon + beta·KL): dLoss/dlogits, dLoss/dz_mean and
+// dLoss/dz_log_var. gradScale is 1/n for the per-sample loss of these rows,
+// 1/N for their part of a batch of N.
+func (m *Model) forward(p *pass, x []float32, n int, gradScale, beta float32) (recon, kl float64) {
 	L, D := m.Config.Latent, m.Config.Input
 	m.encode(p, x, n)
 	p.sample(n, L)
@@ -219,7 +220,7 @@ func (m *Model) forward(p *pass, x []float32, n int, gradScale float32) (recon, 
 		dLogits, dMean, dLogVar = p.dLogits[:n*D], p.dMean[:n*L], p.dLogVar[:n*L]
 	}
 	recon = nn.BCEWithLogits(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
-	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], gradScale)
+	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], gradScale*beta)
 	return recon, kl
 }
 

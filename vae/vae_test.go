@@ -41,12 +41,13 @@ func TestLossGradient(t *testing.T) {
 			x := randomInput(rng, n, tc.cfg.Input)
 			p := m.newPass(n, true)
 			fillNormal(p.eps, rng)
+			const beta = 0.7 // the objective recon + β·KL
 			loss := func() float64 {
-				r, k := m.forward(p, x, n, 0)
-				return (r + k) / n
+				r, k := m.forward(p, x, n, 0, 0)
+				return (r + beta*k) / n
 			}
 			nn.ZeroGrad(m.Params())
-			m.forward(p, x, n, 1.0/n)
+			m.forward(p, x, n, 1.0/n, beta)
 			m.backward(p, x, n)
 			for _, prm := range m.Params() {
 				nntest.CheckGradient(t, prm.Name, prm.Value, prm.Grad, loss)

@@ -25,11 +25,13 @@ import (
 // dataFlags are the flags that choose the data a model command reads.
 type dataFlags struct {
 	data, dir string
+	binarize  bool
 }
 
 func (d *dataFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&d.data, "data", "mnist", "data set: mnist or fashion-mnist")
 	cmd.Flags().StringVar(&d.dir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
+	cmd.Flags().BoolVar(&d.binarize, "binarize", false, "use the fixed binarisation of the test set that runs trained with --binarize dynamic test on")
 }
 
 // load reads the model file at path and the test set the flags name, and
@@ -39,7 +41,11 @@ func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	_, test, err := run.LoadData(cmd.Context(), run.Spec{Data: d.data, DataDir: d.dir}, run.Hooks{Logger: logger, Download: cmd.ErrOrStderr()})
+	spec := run.Spec{Data: d.data, DataDir: d.dir}
+	if d.binarize {
+		spec.Train.Binarize = "dynamic"
+	}
+	_, test, err := run.LoadData(cmd.Context(), spec, run.Hooks{Logger: logger, Download: cmd.ErrOrStderr()})
 	if err != nil {
 		return nil, nil, err
 	}

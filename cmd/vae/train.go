@@ -100,6 +100,9 @@ given on the command line win over it.`,
 	f.Float64Var(&s.Train.Optim.Eps, "eps", s.Train.Optim.Eps, "epsilon of Adam or RMSprop (0: the optimizer's default)")
 	f.Float64Var(&s.Train.Optim.Momentum, "momentum", 0, "momentum of SGD or RMSprop")
 	f.Uint64Var(&s.Train.Seed, "seed", s.Train.Seed, "seed of the weights, shuffling and noise")
+	f.StringVar(&s.Train.Binarize, "binarize", "", "dynamic: train on images binarised anew for every batch, test on a fixed binarisation")
+	f.Float64Var(&s.Train.Beta, "beta", 1, "weight β of the KL term (β-VAE)")
+	f.IntVar(&s.Train.WarmupEpochs, "warmup-epochs", 0, "ramp β from 0 over this many epochs (KL annealing)")
 	return cmd
 }
 
@@ -134,6 +137,9 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("eps", func() { spec.Train.Optim.Eps = flags.Train.Optim.Eps })
 	set("momentum", func() { spec.Train.Optim.Momentum = flags.Train.Optim.Momentum })
 	set("seed", func() { spec.Train.Seed = flags.Train.Seed })
+	set("binarize", func() { spec.Train.Binarize = flags.Train.Binarize })
+	set("beta", func() { spec.Train.Beta = flags.Train.Beta })
+	set("warmup-epochs", func() { spec.Train.WarmupEpochs = flags.Train.WarmupEpochs })
 }
 
 // explain adds to an interruption how to go on.
