@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -39,7 +39,12 @@ func tooLarge(field, format string, a ...any) *apiError {
 
 // readBody reads the whole request body, at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	buf := bytes.NewBuffer(nil)
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		buf.Grow(int(r.ContentLength) + 1) // one read, no regrowth
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := buf.Bytes()
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -82,43 +87,144 @@ func requestContent(r *http.Request, multipartOK bool) (contentKind, string, err
 	return contentMultipart, params["boundary"], nil
 }
 
-// decodeJSON decodes body, one JSON object, into v (a pointer to a struct),
-// refusing unknown fields and trailing data. A fault becomes an *apiError
-// naming the field, found from the position of a syntax error.
-func decodeJSON(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, err := dec.Token(); err != io.EOF {
-			return badRequest("body", "more than one JSON value")
+// jsonObject is a request body, one JSON object, split into its fields' raw
+// values. The large matrices are left to parseMatrix, so that no number is
+// scanned twice; the other fields are decoded with encoding/json.
+type jsonObject map[string][]byte
+
+// splitObject splits body into its fields. It checks the structure of the
+// object; each value is checked when it is decoded.
+func splitObject(body []byte) (jsonObject, error) {
+	p := &scanner{b: body}
+	malformed := func(want string) error {
+		return badRequest("body", "invalid JSON at byte %d: want %s", p.i, want)
+	}
+	p.space()
+	if p.i == len(body) {
+		return nil, badRequest("body", "empty; want a JSON object")
+	}
+	if p.peek() != '{' {
+		return nil, badRequest("body", "got %s, want a JSON object", p.kind())
+	}
+	p.i++
+	o := jsonObject{}
+	if p.space(); p.peek() == '}' {
+		p.i++
+	} else {
+		for {
+			p.space()
+			if p.peek() != '"' {
+				return nil, malformed("a field name in quotes")
+			}
+			end := skipValue(body, p.i)
+			var name string
+			if err := json.Unmarshal(body[p.i:end], &name); err != nil {
+				return nil, malformed("a field name in quotes")
+			}
+			if name == "" {
+				return nil, malformed("a field name, not \"\"")
+			}
+			p.i = end
+			if p.space(); p.peek() != ':' {
+				return nil, malformed(fmt.Sprintf("a colon after %q", name))
+			}
+			p.i++
+			p.space()
+			start := p.i
+			if p.i = skipValue(body, start); p.i == start {
+				return nil, badRequest(name, "no value")
+			}
+			if _, dup := o[name]; dup {
+				return nil, badRequest(name, "given twice")
+			}
+			o[name] = body[start:p.i]
+			p.space()
+			if c := p.peek(); c == '}' {
+				p.i++
+				break
+			} else if c != ',' {
+				return nil, malformed("a comma or } after the value of " + strconv.Quote(name))
+			}
+			p.i++
 		}
+	}
+	if p.space(); p.i != len(body) {
+		return nil, badRequest("body", "more than one JSON value (byte %d)", p.i)
+	}
+	return o, nil
+}
+
+// skipValue returns the end of the JSON value that starts at b[i]: just
+// after the closing quote or bracket that matches its first byte, or at the
+// first delimiter after a number or literal. It does not check the value.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return min(i+1, len(b))
+			}
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				return i
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(b)
+}
+
+// allow refuses a field not among names.
+func (o jsonObject) allow(names ...string) error {
+	for name := range o {
+		if !slices.Contains(names, name) {
+			return badRequest(name, "unknown field; want %s", strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// decode decodes field name, if present, into v; want says in words what
+// it should be.
+func (o jsonObject) decode(name string, v any, want string) error {
+	raw, ok := o[name]
+	if !ok {
 		return nil
 	}
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.Is(err, io.EOF):
-		return badRequest("body", "empty; want a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("body", "JSON ends early")
-	case errors.As(err, &syntax):
-		at := max(syntax.Offset-1, 0)
-		msg := fmt.Sprintf("invalid JSON at byte %d: %v", at, strings.TrimPrefix(syntax.Error(), "json: "))
-		if word := literalAt(body, int(at)); word != "" {
-			msg = fmt.Sprintf("%s is not a JSON value (byte %d); want a number", word, at)
+	if err := json.Unmarshal(raw, v); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return badRequest(name, "got a JSON %s, want %s", typ.Value, want)
 		}
-		return badRequest(or(pathAt(body, int(at)), "body"), "%s", msg)
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return badRequest("body", "got a JSON %s, want an object", typ.Value)
-		}
-		return badRequest(typ.Field, "got a JSON %s, want %s", typ.Value, goTypeName(typ.Type.String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return badRequest(or(name, "body"), "unknown field")
+		return badRequest(name, "%s is not %s", clip(raw), want)
 	}
-	return badRequest("body", "%v", err)
+	return nil
+}
+
+// clip quotes the start of a raw value for an error message.
+func clip(raw []byte) string {
+	if len(raw) > 24 {
+		return strconv.Quote(string(raw[:24])) + "…"
+	}
+	return strconv.Quote(string(raw))
+}
+
+func isWordByte(c byte) bool {
+	return c == '+' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func or(s, alt string) string {
@@ -126,103 +232,6 @@ func or(s, alt string) string {
 		return alt
 	}
 	return s
-}
-
-// goTypeName says a Go type of a request field in JSON words.
-func goTypeName(t string) string {
-	switch {
-	case strings.HasPrefix(t, "uint"):
-		return "a whole number ≥ 0"
-	case strings.HasPrefix(t, "int"):
-		return "a whole number"
-	case strings.HasPrefix(t, "float"):
-		return "a number"
-	}
-	return t
-}
-
-// literalAt returns the non-JSON word (NaN, Infinity, -Infinity, …) that
-// starts at body[at], or "".
-func literalAt(body []byte, at int) string {
-	if at >= len(body) {
-		return ""
-	}
-	end := at
-	for end < len(body) && end-at < 16 && (isWordByte(body[end])) {
-		end++
-	}
-	w := string(body[at:end])
-	switch strings.ToLower(strings.TrimLeft(w, "+-")) {
-	case "nan", "inf", "infinity":
-		return w
-	}
-	return ""
-}
-
-func isWordByte(c byte) bool {
-	return c == '+' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-// pathAt returns the JSON path ("inputs[2][5]") of the value that body[at]
-// belongs to, by following the structure of body up to at. It does not need
-// body to be valid JSON after at.
-func pathAt(body []byte, at int) string {
-	type level struct {
-		array bool
-		index int
-		key   string
-	}
-	var stack []level
-	expectKey := false // in an object, the next string is a key
-	var lastString string
-	for i := 0; i < at && i < len(body); i++ {
-		switch c := body[i]; c {
-		case '"':
-			j := i + 1
-			for j < len(body) && body[j] != '"' {
-				if body[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			lastString = string(body[i+1 : min(j, len(body))])
-			if len(stack) > 0 && !stack[len(stack)-1].array && expectKey {
-				stack[len(stack)-1].key = lastString
-				expectKey = false
-			}
-			i = j
-		case '{':
-			stack = append(stack, level{})
-			expectKey = true
-		case '[':
-			stack = append(stack, level{array: true})
-		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
-		case ',':
-			if len(stack) > 0 {
-				if top := &stack[len(stack)-1]; top.array {
-					top.index++
-				} else {
-					expectKey = true
-				}
-			}
-		}
-	}
-	var b strings.Builder
-	for i, l := range stack {
-		switch {
-		case l.array:
-			fmt.Fprintf(&b, "[%d]", l.index)
-		case l.key != "":
-			if i > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(l.key)
-		}
-	}
-	return b.String()
 }
 
 // matrixSpec says what a matrix field of a request must hold.
@@ -274,11 +283,13 @@ func parseMatrix(raw json.RawMessage, s matrixSpec) ([]float32, int, error) {
 					return nil, 0, badRequest(row, "more than %d numbers, want %d (%s)", s.cols, s.cols, s.what)
 				}
 				p.space()
-				tok, ok := p.number()
-				if !ok {
+				tok := p.number()
+				if tok == nil {
 					return nil, 0, badRequest(fmt.Sprintf("%s[%d]", row, k), "got %s, want a number in [%g, %g]", p.kind(), s.lo, s.hi)
 				}
-				v, err := strconv.ParseFloat(tok, 32)
+				// The conversion to string does not allocate: ParseFloat
+				// keeps no reference to it.
+				v, err := strconv.ParseFloat(string(tok), 32)
 				if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(v) || v < s.lo || v > s.hi {
 					return nil, 0, badRequest(fmt.Sprintf("%s[%d]", row, k), "%s is out of range; want a number in [%g, %g]", tok, s.lo, s.hi)
 				}
@@ -288,7 +299,7 @@ func parseMatrix(raw json.RawMessage, s matrixSpec) ([]float32, int, error) {
 				if c := p.next(); c == ']' {
 					break
 				} else if c != ',' {
-					return nil, 0, badRequest(row, "malformed array")
+					return nil, 0, badRequest(fmt.Sprintf("%s[%d]", row, k-1), "invalid JSON after the number: want , or ]")
 				}
 			}
 		}
@@ -300,13 +311,16 @@ func parseMatrix(raw json.RawMessage, s matrixSpec) ([]float32, int, error) {
 		if c := p.next(); c == ']' {
 			break
 		} else if c != ',' {
-			return nil, 0, badRequest(s.field, "malformed array")
+			return nil, 0, badRequest(row, "invalid JSON after the row: want , or ]")
 		}
+	}
+	if p.space(); p.i != len(raw) {
+		return nil, 0, badRequest(s.field, "invalid JSON after the array")
 	}
 	return out, n, nil
 }
 
-// scanner walks a JSON value that encoding/json has already checked.
+// scanner walks a JSON value.
 type scanner struct {
 	b []byte
 	i int
@@ -331,21 +345,44 @@ func (p *scanner) next() byte {
 	return c
 }
 
-// number consumes a JSON number and returns its text.
-func (p *scanner) number() (string, bool) {
-	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		if c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			p.i++
-			continue
+// number consumes a JSON number and returns its text, or returns nil
+// and consumes nothing if there is none.
+func (p *scanner) number() []byte {
+	b, i := p.b, p.i
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
 		}
-		break
+		return i > start
 	}
-	if p.i == start {
-		return "", false
+	if i < len(b) && b[i] == '-' {
+		i++
 	}
-	return string(p.b[start:p.i]), true
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return nil
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return nil
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return nil
+		}
+	}
+	tok := b[p.i:i]
+	p.i = i
+	return tok
 }
 
 // kind names the JSON value at the scanner's position.
@@ -362,7 +399,20 @@ func (p *scanner) kind() string {
 	case c == 'n':
 		return "null"
 	case c == '-' || c >= '0' && c <= '9':
-		return "a number"
+		end := p.i + 1
+		for end < len(p.b) && end-p.i < 24 && strings.IndexByte("+-.eE0123456789xXpPInfinityNa", p.b[end]) >= 0 {
+			end++
+		}
+		return fmt.Sprintf("%q, not a JSON number", p.b[p.i:end])
+	case c == 0:
+		return "nothing"
 	}
-	return "nothing"
+	end := p.i
+	for end < len(p.b) && end-p.i < 24 && (isWordByte(p.b[end]) || p.b[end] >= '0' && p.b[end] <= '9') {
+		end++
+	}
+	if end == p.i {
+		return fmt.Sprintf("%q", p.b[p.i])
+	}
+	return fmt.Sprintf("%s, not JSON", p.b[p.i:end])
 }

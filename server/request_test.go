@@ -16,40 +16,61 @@ import (
 	"github.com/govae/vae/vae"
 )
 
-func TestPathAt(t *testing.T) {
+func TestSplitObject(t *testing.T) {
 	for _, c := range []struct {
-		body string // the fault is at the first ? or N
-		want string
+		body  string
+		want  map[string]string // nil: an error naming field
+		field string
 	}{
-		{`{"inputs": [[0.5, NaN]]}`, "inputs[0][1]"},
-		{`{"a": 1, "inputs": [[0], [1, 2, ?`, "inputs[1][2]"},
-		{`{"s": "x,[y]\"", "k": ?`, "k"},
-		{`{"o": {"p": [1, {"q": ?`, "o.p[1].q"},
-		{`?`, ""},
+		{`{}`, map[string]string{}, ""},
+		{` {"a": [1, [2, "]"]], "b\u0063": "x,}", "d":-1e3 } `, map[string]string{"a": `[1, [2, "]"]]`, "bc": `"x,}"`, "d": "-1e3"}, ""},
+		{`{"a": NaN}`, map[string]string{"a": "NaN"}, ""}, // the value is checked later
+		{``, nil, "body"},
+		{`[1]`, nil, "body"},
+		{`{"a": 1`, nil, "body"},
+		{`{"a" 1}`, nil, "body"},
+		{`{a: 1}`, nil, "body"},
+		{`{"a": }`, nil, "a"},
+		{`{"a": 1, "a": 2}`, nil, "a"},
+		{`{"a": 1} {}`, nil, "body"},
+		{`{"a": 1,}`, nil, "body"},
+		{`{"a": [1}`, nil, "body"},
 	} {
-		at := strings.IndexAny(c.body, "?N")
-		if got := pathAt([]byte(c.body), at); got != c.want {
-			t.Errorf("pathAt(%q, %d) = %q, want %q", c.body, at, got, c.want)
+		o, err := splitObject([]byte(c.body))
+		if c.want == nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Field != c.field || ae.Status != 400 {
+				t.Errorf("%q: error %v, want a 400 naming %q", c.body, err, c.field)
+			}
+			continue
+		}
+		if err != nil || len(o) != len(c.want) {
+			t.Errorf("%q: %q, %v; want %q", c.body, o, err, c.want)
+		}
+		for k, v := range c.want {
+			if string(o[k]) != v {
+				t.Errorf("%q: field %q = %q, want %q", c.body, k, o[k], v)
+			}
 		}
 	}
 }
 
 // FuzzParseMatrix checks the matrix reader against encoding/json: what it
 // accepts, encoding/json reads as the same numbers, and what encoding/json
-// reads as a valid matrix, it accepts.
+// reads as a valid matrix, it accepts; it refuses anything else with a 4xx
+// naming an element.
 func FuzzParseMatrix(f *testing.F) {
 	for _, s := range []string{
 		`[[0, 0.5, 1]]`, `[[0,0,0],[1,1,1]]`, `[[1e-3, 5E-1, 0.0]]`, `[]`, `[[]]`, `[[0, 0]]`,
 		`[[0, 0, 0, 0]]`, `[[2, 0, 0]]`, `[[-0, 0, 0]]`, `[["0", 0, 0]]`, `[[null]]`, `{"a": 1}`,
 		`[[0,0,0],[0,0,0],[0,0,0],[0,0,0],[0,0,0]]`, ` [ [ 0 , 1 , 0 ] ] `, `[[1e999, 0, 0]]`, `null`, `"x"`,
+		`[[0, NaN, 0]]`, `[[-Infinity, 0, 0]]`, `[[01, 0, 0]]`, `[[.5, 0, 0]]`, `[[1., 0, 0]]`, `[[+1, 0, 0]]`,
+		`[[0, 0, 0]] x`, `[[0, 0, 0] [0, 0, 0]]`, `[[0 0, 0]]`, `[[0, 0, 0]`, `[[1e, 0, 0]]`, `[[0x1, 0, 0]]`,
 	} {
 		f.Add([]byte(s))
 	}
 	spec := matrixSpec{field: "inputs", cols: 3, maxRows: 4, lo: 0, hi: 1, what: "test"}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !json.Valid(raw) {
-			return // parseMatrix reads only what encoding/json has checked
-		}
 		x, n, err := parseMatrix(raw, spec)
 		var ref [][]float64
 		refErr := json.Unmarshal(raw, &ref)

@@ -293,11 +293,10 @@ func writeBody(w http.ResponseWriter, b []byte) error {
 }
 
 // inputs reads the inputs of a request to /v1/encode, /v1/reconstruct or
-// /v1/score: the field "inputs" of a JSON body, or PNG images in a
-// multipart one. req is the JSON request, whose field Inputs is the raw
-// "inputs"; values names the extra form fields of a multipart body,
-// returned by name.
-func (s *Server) inputs(w http.ResponseWriter, r *http.Request, req any, raw *json.RawMessage, values ...string) ([]float32, int, map[string]string, error) {
+// /v1/score: the field "inputs" of a JSON body, or the PNG images of a
+// multipart one. It returns them with the other fields, those named in
+// extra, as raw JSON (a form value is taken as the JSON text it holds).
+func (s *Server) inputs(w http.ResponseWriter, r *http.Request, extra ...string) ([]float32, int, jsonObject, error) {
 	kind, boundary, err := requestContent(r, true)
 	if err != nil {
 		return nil, 0, nil, err
@@ -310,38 +309,45 @@ func (s *Server) inputs(w http.ResponseWriter, r *http.Request, req any, raw *js
 		if s.h*s.w != s.model.Config.Input || s.h == 1 {
 			return nil, 0, nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: fmt.Sprintf("the model's input (%d values) is not a square image; send JSON", s.model.Config.Input)}
 		}
-		f, err := readImageForm(body, boundary, s.h, s.w, s.opts.MaxBatch, values...)
+		f, err := readImageForm(body, boundary, s.h, s.w, s.opts.MaxBatch, extra...)
 		if err != nil {
 			return nil, 0, nil, err
 		}
-		return f.x, f.n, f.values, nil
+		o := jsonObject{}
+		for k, v := range f.values {
+			o[k] = []byte(v)
+		}
+		return f.x, f.n, o, nil
 	}
-	if err := decodeJSON(body, req); err != nil {
+	o, err := splitObject(body)
+	if err != nil {
 		return nil, 0, nil, err
 	}
-	x, n, err := parseMatrix(*raw, matrixSpec{field: "inputs", cols: s.model.Config.Input, maxRows: s.opts.MaxBatch, lo: 0, hi: 1, what: "the model's input size"})
-	return x, n, nil, err
+	if err := o.allow(append([]string{"inputs"}, extra...)...); err != nil {
+		return nil, 0, nil, err
+	}
+	x, n, err := parseMatrix(o["inputs"], matrixSpec{field: "inputs", cols: s.model.Config.Input, maxRows: s.opts.MaxBatch, lo: 0, hi: 1, what: "the model's input size"})
+	return x, n, o, err
 }
 
-// jsonBody reads a JSON-only request body into req.
-func (s *Server) jsonBody(w http.ResponseWriter, r *http.Request, req any) error {
+// jsonBody reads a JSON body with the given fields.
+func (s *Server) jsonBody(w http.ResponseWriter, r *http.Request, fields ...string) (jsonObject, error) {
 	if _, _, err := requestContent(r, false); err != nil {
-		return err
+		return nil, err
 	}
 	body, err := readBody(w, r, s.opts.MaxBodyBytes)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return decodeJSON(body, req)
-}
-
-type inputsRequest struct {
-	Inputs json.RawMessage `json:"inputs"`
+	o, err := splitObject(body)
+	if err != nil {
+		return nil, err
+	}
+	return o, o.allow(fields...)
 }
 
 func (s *Server) encode(w http.ResponseWriter, r *http.Request) error {
-	var req inputsRequest
-	x, n, _, err := s.inputs(w, r, &req, &req.Inputs)
+	x, n, _, err := s.inputs(w, r)
 	if err != nil {
 		return err
 	}
@@ -354,17 +360,13 @@ func (s *Server) encode(w http.ResponseWriter, r *http.Request) error {
 	return s.writeMatrices(w, []string{"mean", "log_var"}, [][]float32{mean, logVar}, L)
 }
 
-type decodeRequest struct {
-	Latents json.RawMessage `json:"latents"`
-}
-
 func (s *Server) decode(w http.ResponseWriter, r *http.Request) error {
-	var req decodeRequest
-	if err := s.jsonBody(w, r, &req); err != nil {
+	o, err := s.jsonBody(w, r, "latents")
+	if err != nil {
 		return err
 	}
 	L := s.model.Config.Latent
-	z, n, err := parseMatrix(req.Latents, matrixSpec{field: "latents", cols: L, maxRows: s.opts.MaxBatch, lo: -s.opts.MaxLatentValue, hi: s.opts.MaxLatentValue, what: "the model's latent size"})
+	z, n, err := parseMatrix(o["latents"], matrixSpec{field: "latents", cols: L, maxRows: s.opts.MaxBatch, lo: -s.opts.MaxLatentValue, hi: s.opts.MaxLatentValue, what: "the model's latent size"})
 	if err != nil {
 		return err
 	}
@@ -377,8 +379,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request) error {
-	var req inputsRequest
-	x, n, _, err := s.inputs(w, r, &req, &req.Inputs)
+	x, n, _, err := s.inputs(w, r)
 	if err != nil {
 		return err
 	}
@@ -390,22 +391,19 @@ func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request) error {
 	return s.writeMatrices(w, []string{"outputs"}, [][]float32{out}, s.model.Config.Input)
 }
 
-type sampleRequest struct {
-	N    *int    `json:"n"`
-	Seed *uint64 `json:"seed"`
-}
+const wantSeed = "a whole number ≥ 0"
 
 func (s *Server) sample(w http.ResponseWriter, r *http.Request) error {
-	var req sampleRequest
-	if err := s.jsonBody(w, r, &req); err != nil {
+	o, err := s.jsonBody(w, r, "n", "seed")
+	if err != nil {
 		return err
 	}
 	n, seed := 1, uint64(1)
-	if req.N != nil {
-		n = *req.N
+	if err := o.decode("n", &n, "a whole number ≥ 1"); err != nil {
+		return err
 	}
-	if req.Seed != nil {
-		seed = *req.Seed
+	if err := o.decode("seed", &seed, wantSeed); err != nil {
+		return err
 	}
 	if n < 1 {
 		return badRequest("n", "%d, want ≥ 1", n)
@@ -418,12 +416,6 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request) error {
 	return s.writeMatrices(w, []string{"outputs"}, [][]float32{out}, s.model.Config.Input)
 }
 
-type scoreRequest struct {
-	Inputs json.RawMessage `json:"inputs"`
-	Seed   *uint64         `json:"seed"`
-	K      int             `json:"k"`
-}
-
 // Score is the score of one input in a /v1/score response.
 type Score struct {
 	vae.Loss          // the negative ELBO with one draw of ε, and its two terms
@@ -431,26 +423,18 @@ type Score struct {
 }
 
 func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
-	var req scoreRequest
-	x, n, values, err := s.inputs(w, r, &req, &req.Inputs, "seed", "k")
+	x, n, o, err := s.inputs(w, r, "seed", "k")
 	if err != nil {
 		return err
 	}
-	seed := uint64(1)
-	if req.Seed != nil {
-		seed = *req.Seed
+	seed, k := uint64(1), 0
+	if err := o.decode("seed", &seed, wantSeed); err != nil {
+		return err
 	}
-	if v, ok := values["seed"]; ok {
-		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return badRequest("seed", "%q, want a whole number ≥ 0", v)
-		}
+	if err := o.decode("k", &k, "a whole number ≥ 0"); err != nil {
+		return err
 	}
-	if v, ok := values["k"]; ok {
-		if req.K, err = strconv.Atoi(v); err != nil {
-			return badRequest("k", "%q, want a whole number ≥ 0", v)
-		}
-	}
-	switch k := req.K; {
+	switch {
 	case k < 0:
 		return badRequest("k", "%d, want ≥ 0 (0: no importance-weighted estimate)", k)
 	case k > s.opts.MaxK:
@@ -467,8 +451,8 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	for i, l := range losses {
 		scores[i].Loss = l
 	}
-	if req.K > 0 {
-		nll, err := s.model.NLL(r.Context(), x, vae.NLLOptions{K: req.K, Seed: seed})
+	if k > 0 {
+		nll, err := s.model.NLL(r.Context(), x, vae.NLLOptions{K: k, Seed: seed})
 		if err != nil {
 			return err
 		}
