@@ -45,3 +45,38 @@ func GaussianKL(dMean, dLogVar, rowLoss, mean, logVar []float32, scale float32) 
 	}
 	return total
 }
+
+// GaussianNLL returns the negative log-likelihood of targets t under
+// independent Gaussians N(μ, e^logVar), ½ Σ ((t−μ)²·e^−logVar + logVar +
+// log 2π), summed over all elements of mean μ and targets [rows, cols];
+// logVar [cols] is shared by the rows. Per-row sums go to rowLoss when it is
+// not nil (len = rows). When dMean is not nil it receives scale·dLoss/dμ =
+// scale·(μ−t)·e^−logVar; when dLogVar is not nil, scale·dLoss/dlogVar =
+// scale·½ Σ_rows (1 − (t−μ)²·e^−logVar) is added to it.
+func GaussianNLL(dMean, dLogVar, rowLoss, mean, logVar, targets []float32, scale float32) float64 {
+	cols := len(logVar)
+	rows := len(mean) / cols
+	const log2Pi = 1.8378770664093453
+	var total float64
+	for r := range rows {
+		var sum float64
+		for j, lv := range logVar {
+			i := r*cols + j
+			d := float64(targets[i]) - float64(mean[i])
+			prec := math.Exp(-float64(lv))
+			sum += d*d*prec + float64(lv) + log2Pi
+			if dMean != nil {
+				dMean[i] = scale * float32(-d*prec)
+			}
+			if dLogVar != nil {
+				dLogVar[j] += scale * float32(0.5*(1-d*d*prec))
+			}
+		}
+		sum /= 2
+		if rowLoss != nil {
+			rowLoss[r] = float32(sum)
+		}
+		total += sum
+	}
+	return total
+}

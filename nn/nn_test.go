@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/govae/vae/nn/nntest"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 func randSlice(rng *rand.Rand, n int, scale float64) []float32 {
@@ -194,4 +195,28 @@ func TestGaussianKL(t *testing.T) {
 	GaussianKL(dm, dlv, nil, mean, logVar, 1)
 	nntest.CheckGradient(t, "dmean", mean, dm, func() float64 { return GaussianKL(nil, nil, nil, mean, logVar, 1) })
 	nntest.CheckGradient(t, "dlogvar", logVar, dlv, func() float64 { return GaussianKL(nil, nil, nil, mean, logVar, 1) })
+}
+
+// GaussianNLL against the log-density of gonum's distuv.Normal, and its
+// gradients against finite differences.
+func TestGaussianNLL(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	mean, targets := randSlice(rng, 12, 2), randSlice(rng, 12, 2)
+	logVar := randSlice(rng, 4, 1)
+	var want float64
+	for i, x := range targets {
+		want -= distuv.Normal{Mu: float64(mean[i]), Sigma: math.Exp(float64(logVar[i%4]) / 2)}.LogProb(float64(x))
+	}
+	rows := make([]float32, 3)
+	if got := GaussianNLL(nil, nil, rows, mean, logVar, targets, 1); math.Abs(got-want) > 1e-9*math.Abs(want) {
+		t.Errorf("NLL = %v, distuv %v", got, want)
+	}
+	if s := float64(rows[0] + rows[1] + rows[2]); math.Abs(s-want) > 1e-4 {
+		t.Errorf("row sums add to %v, want %v", s, want)
+	}
+	loss := func() float64 { return 0.25 * GaussianNLL(nil, nil, nil, mean, logVar, targets, 1) }
+	dm, dlv := make([]float32, 12), make([]float32, 4)
+	GaussianNLL(dm, dlv, rows, mean, logVar, targets, 0.25)
+	nntest.CheckGradient(t, "dmean", mean, dm, loss)
+	nntest.CheckGradient(t, "dlogvar", logVar, dlv, loss)
 }

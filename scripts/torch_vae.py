@@ -70,6 +70,9 @@ class VAE(nn.Module):
         back = [cfg["latent"]] + sizes[:0:-1]
         self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back, back[1:]))
         self.output = nn.Linear(back[-1], cfg["input"])
+        if cfg.get("likelihood") == "gaussian" and not cfg.get("sigma"):
+            # the learned log-variance of p(x|z), one per input dimension
+            self.output.log_var = nn.Parameter(torch.zeros(cfg["input"]))
 
     def encode(self, x):
         for layer in self.encoder:
@@ -77,7 +80,7 @@ class VAE(nn.Module):
         return self.z_mean(x), self.z_log_var(x)
 
     def decode(self, z):
-        """Returns the Bernoulli logits."""
+        """Returns the Bernoulli logits, or the means of a Gaussian likelihood."""
         for layer in self.decoder:
             z = self.act(layer(z))
         return self.output(z)

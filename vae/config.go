@@ -2,6 +2,7 @@ package vae
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/govae/vae/nn"
 )
@@ -14,6 +15,32 @@ type Config struct {
 	Latent     int           `json:"latent" yaml:"latent"`         // latent size, e.g. 2
 	Activation nn.Activation `json:"activation" yaml:"activation"` // hidden activation; default relu
 	Init       nn.Init       `json:"init" yaml:"init"`             // weight initialisation; default pytorch
+
+	Likelihood Likelihood `json:"likelihood,omitempty" yaml:"likelihood,omitempty"` // p(x|z); default bernoulli
+	// Sigma is the standard deviation of a Gaussian p(x|z); 0 learns one
+	// variance per input dimension (the parameter output.log_var).
+	Sigma float64 `json:"sigma,omitempty" yaml:"sigma,omitempty"`
+}
+
+// Likelihood names the distribution p(x|z) that the decoder's output
+// parameterises.
+type Likelihood string
+
+// The likelihoods a model supports.
+const (
+	// Bernoulli: the outputs are logits, the targets in [0, 1] (binary
+	// images, or grayscale ones read as probabilities).
+	Bernoulli Likelihood = "bernoulli"
+	// Gaussian: the outputs are the means of independent Gaussians, for
+	// continuous data; their standard deviation is Config.Sigma or learned.
+	Gaussian Likelihood = "gaussian"
+)
+
+func (c Config) likelihood() Likelihood {
+	if c.Likelihood == "" {
+		return Bernoulli
+	}
+	return c.Likelihood
 }
 
 // Validate reports the first field of c that is out of range.
@@ -36,6 +63,14 @@ func (c Config) Validate() error {
 	case "", nn.InitPyTorch, nn.InitGlorot:
 	default:
 		return fmt.Errorf("config: unknown init %q (want %q or %q)", c.Init, nn.InitPyTorch, nn.InitGlorot)
+	}
+	switch l := c.likelihood(); {
+	case l != Bernoulli && l != Gaussian:
+		return fmt.Errorf("config: unknown likelihood %q (want %q or %q)", c.Likelihood, Bernoulli, Gaussian)
+	case !(c.Sigma >= 0) || math.IsInf(c.Sigma, 0):
+		return fmt.Errorf("config: sigma %v, want a positive number (or 0 to learn it)", c.Sigma)
+	case c.Sigma != 0 && l != Gaussian:
+		return fmt.Errorf("config: sigma %v set for a %s likelihood, which has none", c.Sigma, l)
 	}
 	return nil
 }

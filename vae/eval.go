@@ -11,8 +11,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"github.com/govae/vae/nn"
 )
 
 // Scores returns the loss of each row of x [n, Input] with one draw of ε per
@@ -173,7 +171,7 @@ func (w *nllWorker) run(nll []float64, x, mean, logVar []float32, first int, see
 			copy(w.target[r*D:(r+1)*D], x[i*D:(i+1)*D])
 		}
 		m.decode(p, p.z, rowsN)
-		nn.BCEWithLogits(nil, p.recon[:rowsN], p.logits[:rowsN*D], w.target[:rowsN*D], 1)
+		m.reconstruction(nil, p.recon[:rowsN], p.logits[:rowsN*D], w.target[:rowsN*D], 1)
 		for r := range rowsN {
 			acc[(lo+r)/K].add(w.logw[r] - float64(p.recon[r]))
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/govae/vae/internal/ctxtest"
 	"github.com/govae/vae/nn"
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distmv"
 )
 
 // exactLogLikelihood integrates p(x|z)·N(z; 0, 1) over a one-dimensional
@@ -215,5 +217,75 @@ func TestEvaluate(t *testing.T) {
 	}
 	if e.N != 200 || e.K != 200 || !(e.NLL < e.Loss.Total) || !(e.NLLStdErr > 0) {
 		t.Errorf("evaluation %+v: want N = K = 200, NLL below the negative ELBO, a standard error", e)
+	}
+}
+
+// Probabilistic PCA: with no hidden layer and a Gaussian p(x|z) = N(Wz + b,
+// σ²I), log p(x) = log N(x; b, WWᵀ + σ²I) in closed form. The estimate
+// converges to it as K grows, and the ELBO lies below it.
+func TestNLLProbabilisticPCA(t *testing.T) {
+	const D, L, sigma = 4, 2, 0.5
+	m, err := New(Config{Input: D, Latent: L, Likelihood: Gaussian, Sigma: sigma}, rand.New(rand.NewPCG(11, 11)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := mat.NewDense(D, L, nil) // x = W z + b: W is the output layer's weight
+	for i := range D {
+		for j := range L {
+			w.Set(i, j, float64(m.Output.W.Value[i*L+j]))
+		}
+	}
+	var cov mat.SymDense
+	cov.SymOuterK(1, w)
+	for i := range D {
+		cov.SetSym(i, i, cov.At(i, i)+sigma*sigma)
+	}
+	b := make([]float64, D)
+	for i := range b {
+		b[i] = float64(m.Output.B.Value[i])
+	}
+	px, ok := distmv.NewNormal(b, &cov, nil)
+	if !ok {
+		t.Fatal("covariance not positive definite")
+	}
+	x := randomInput(rand.New(rand.NewPCG(12, 12)), 5, D)
+	errAt := func(k int) float64 {
+		nll, err := m.NLL(context.Background(), x, NLLOptions{K: k, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i, v := range nll {
+			xi := make([]float64, D)
+			for j := range D {
+				xi[j] = float64(x[i*D+j])
+			}
+			worst = math.Max(worst, math.Abs(v+px.LogProb(xi)))
+		}
+		return worst
+	}
+	if e := errAt(50000); e > 0.01 {
+		t.Errorf("K = 50000: worst |estimate − exact| = %.4f nats, want ≤ 0.01", e)
+	}
+	if e1, e := errAt(1), errAt(50000); !(e < e1) {
+		t.Errorf("error %.4f at K = 50000 not below %.4f at K = 1", e, e1)
+	}
+	scores, _ := m.Scores(x, rand.New(rand.NewPCG(1, 1)))
+	elbo := make([]float64, len(scores))
+	const draws = 2000
+	for s := range draws {
+		sc, _ := m.Scores(x, rand.New(rand.NewPCG(uint64(s), 2)))
+		for i := range sc {
+			elbo[i] += sc[i].Total / draws
+		}
+	}
+	for i := range elbo {
+		xi := make([]float64, D)
+		for j := range D {
+			xi[j] = float64(x[i*D+j])
+		}
+		if exact := -px.LogProb(xi); elbo[i] < exact-0.01 {
+			t.Errorf("input %d: negative ELBO %.4f below −log p(x) = %.4f", i, elbo[i], exact)
+		}
 	}
 }

@@ -14,9 +14,11 @@ import (
 	"github.com/govae/vae/safetensors"
 )
 
-// FormatVersion is written to every model file's metadata as "format_version";
-// Load refuses files from a newer version.
-const FormatVersion = 1
+// FormatVersion is the newest format of the model files, written to their
+// metadata as "format_version"; Load refuses files from a newer version.
+// Version 2 added Gaussian likelihoods: files of Bernoulli models, which
+// readers of version 1 understand, are still written as version 1.
+const FormatVersion = 2
 
 // Metadata keys of a model file.
 const (
@@ -45,7 +47,7 @@ func SaveCheckpoint(path string, m *Model, p *Progress, opts TrainOptions) error
 func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 	meta := map[string]string{
 		metaFormat:  "govae",
-		metaVersion: strconv.Itoa(FormatVersion),
+		metaVersion: strconv.Itoa(formatVersion(m.Config)),
 		metaConfig:  mustJSON(m.Config),
 	}
 	var ts []safetensors.Tensor
@@ -63,6 +65,14 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		return safetensors.Write(w, ts, meta)
 	})
+}
+
+// formatVersion returns the oldest format that can hold a model of shape c.
+func formatVersion(c Config) int {
+	if c.likelihood() == Gaussian {
+		return 2
+	}
+	return 1
 }
 
 func mustJSON(v any) string {

@@ -62,8 +62,8 @@ func (m *Model) Encode(x []float32) (mean, logVar []float32, err error) {
 	return mean, logVar, nil
 }
 
-// Decode returns the Bernoulli means sigmoid(x̂) [n, Input] of p(x|z) for
-// each row of z [n, Latent].
+// Decode returns the mean [n, Input] of p(x|z) for each row of z
+// [n, Latent]: sigmoid(x̂) for a Bernoulli likelihood, x̂ for a Gaussian.
 func (m *Model) Decode(z []float32) ([]float32, error) {
 	n, err := rows("decode: z", z, m.Config.Latent)
 	if err != nil {
@@ -87,7 +87,11 @@ func (m *Model) DecodeTo(dst, z []float32) error {
 	}
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		m.decode(p, z[lo*L:hi*L], hi-lo)
-		nn.Sigmoid(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
+		if m.Config.likelihood() == Gaussian {
+			copy(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
+		} else {
+			nn.Sigmoid(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
+		}
 	})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/internal/ctxtest"
 	"github.com/govae/vae/optim"
+	"github.com/govae/vae/safetensors"
 )
 
 // blobs returns a small data set of n examples of dim features in [0, 1]:
@@ -269,6 +270,60 @@ func TestSaveLoadIdentical(t *testing.T) {
 	if _, _, _, err := LoadCheckpoint(path); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
 		t.Errorf("LoadCheckpoint of a plain model: err = %v", err)
 	}
+}
+
+// A Gaussian model with a learned variance trains (the variance too), and
+// its file, of format version 2, loads back to the same model.
+func TestGaussianTrainSaveLoad(t *testing.T) {
+	m, err := New(Config{Input: 16, Hidden: []int{12}, Latent: 2, Likelihood: Gaussian}, rand.New(rand.NewPCG(1, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := TrainOptions{Epochs: 20, BatchSize: 10, Seed: 3, Optim: optim.Config{LR: 1e-2}}
+	p, err := m.Train(context.Background(), blobs(95, 16, 1), blobs(40, 16, 2), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, last := p.History[0].Test.Total, p.History[19].Test.Total; last >= first-1 {
+		t.Errorf("test loss went from %.3f to %.3f; want a drop of more than a nat", first, last)
+	}
+	if lv := m.OutputLogVar.Value; lv[0] >= -0.5 {
+		t.Errorf("learned log-variance %v: want it well below its start at 0 for data of spread ~0.1", lv[:4])
+	}
+	path := filepath.Join(t.TempDir(), "g.safetensors")
+	if err := Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	if f := readMeta(t, path); f != "2" {
+		t.Errorf("format_version %q, want 2", f)
+	}
+	m2, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := blobs(7, 16, 9).X
+	if l1, l2 := mustLoss(t, m, x), mustLoss(t, m2, x); l1 != l2 || m2.Config.Likelihood != Gaussian {
+		t.Errorf("loss %v before save, %v after load (config %+v)", l1, l2, m2.Config)
+	}
+	d1, _ := m.Decode([]float32{0.5, -1})
+	d2, _ := m2.Decode([]float32{0.5, -1})
+	if !slices.Equal(d1, d2) {
+		t.Error("loaded model decodes differently")
+	}
+}
+
+func readMeta(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := safetensors.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Metadata["format_version"]
 }
 
 func mustLoss(t *testing.T, m *Model, x []float32) Loss {

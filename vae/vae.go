@@ -36,7 +36,12 @@ type Model struct {
 	ZMean   *nn.Dense   // Hidden[last] → Latent
 	ZLogVar *nn.Dense   // Hidden[last] → Latent
 	Decoder []*nn.Dense // Latent → Hidden[last] → … → Hidden[0]
-	Output  *nn.Dense   // Hidden[0] → Input, Bernoulli logits
+	Output  *nn.Dense   // Hidden[0] → Input: Bernoulli logits or Gaussian means
+
+	// OutputLogVar [Input] is the learned log-variance of a Gaussian
+	// p(x|z) with Config.Sigma 0, shared by all inputs; nil otherwise.
+	OutputLogVar *nn.Param
+	fixedLogVar  []float32 // [Input], log σ² of a Gaussian p(x|z) with Config.Sigma set
 
 	// passes holds the buffers of inference passes over up to chunk rows
 	// (*pass, no gradients) between calls: fresh memory costs a page fault
@@ -69,14 +74,33 @@ func newZero(cfg Config) (*Model, error) {
 		ds = append(ds, nn.NewDense(l.Name, l.In, l.Out))
 	}
 	H := len(cfg.Hidden)
-	return &Model{
+	m := &Model{
 		Config:  cfg,
 		Encoder: ds[:H],
 		ZMean:   ds[H],
 		ZLogVar: ds[H+1],
 		Decoder: ds[H+2 : 2*H+2],
 		Output:  ds[2*H+2],
-	}, nil
+	}
+	if cfg.likelihood() == Gaussian {
+		if cfg.Sigma == 0 {
+			m.OutputLogVar = nn.NewParam("output.log_var", cfg.Input)
+		} else {
+			m.fixedLogVar = make([]float32, cfg.Input)
+			for i := range m.fixedLogVar {
+				m.fixedLogVar[i] = float32(2 * math.Log(cfg.Sigma))
+			}
+		}
+	}
+	return m, nil
+}
+
+// outputLogVar returns log σ² [Input] of a Gaussian p(x|z).
+func (m *Model) outputLogVar() []float32 {
+	if m.OutputLogVar != nil {
+		return m.OutputLogVar.Value
+	}
+	return m.fixedLogVar
 }
 
 // Layer is the name and shape of one dense layer of a model.
@@ -116,6 +140,9 @@ func (m *Model) Params() []*nn.Param {
 	var ps []*nn.Param
 	for _, l := range m.layers() {
 		ps = append(ps, l.Params()...)
+	}
+	if m.OutputLogVar != nil {
+		ps = append(ps, m.OutputLogVar)
 	}
 	return ps
 }
@@ -219,9 +246,24 @@ func (m *Model) forward(p *pass, x []float32, n int, gradScale, beta float32) (r
 	if gradScale != 0 {
 		dLogits, dMean, dLogVar = p.dLogits[:n*D], p.dMean[:n*L], p.dLogVar[:n*L]
 	}
-	recon = nn.BCEWithLogits(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
+	recon = m.reconstruction(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
 	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], gradScale*beta)
 	return recon, kl
+}
+
+// reconstruction returns −log p(x|z) summed over the rows of targets x,
+// given the decoder's outputs, with the per-row sums in rowLoss. When grad
+// is not nil it receives gradScale·d/doutputs, and a learned output
+// log-variance gets gradScale·d/dlogvar added to its gradient.
+func (m *Model) reconstruction(grad, rowLoss, outputs, x []float32, gradScale float32) float64 {
+	if m.Config.likelihood() == Bernoulli {
+		return nn.BCEWithLogits(grad, rowLoss, outputs, x, gradScale)
+	}
+	var dLogVar []float32
+	if grad != nil && m.OutputLogVar != nil {
+		dLogVar = m.OutputLogVar.Grad
+	}
+	return nn.GaussianNLL(grad, dLogVar, rowLoss, outputs, m.outputLogVar(), x, gradScale)
 }
 
 // backward adds the gradients of the last forward pass (made with a

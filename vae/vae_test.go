@@ -30,6 +30,8 @@ func TestLossGradient(t *testing.T) {
 		{"deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}},
 		{"softplus glorot", Config{Input: 5, Hidden: []int{4}, Latent: 2, Activation: nn.Softplus, Init: nn.InitGlorot}},
 		{"no hidden layer", Config{Input: 4, Latent: 2}},
+		{"gaussian learned variance", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian}},
+		{"gaussian fixed sigma", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian, Sigma: 0.3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 7))
@@ -108,6 +110,9 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Input: 4, Hidden: []int{3, -1}, Latent: 2}, "hidden[1] = -1"},
 		{Config{Input: 4, Latent: 2, Activation: "gelu"}, `"gelu"`},
 		{Config{Input: 4, Latent: 2, Init: "he"}, `"he"`},
+		{Config{Input: 4, Latent: 2, Likelihood: "poisson"}, `"poisson"`},
+		{Config{Input: 4, Latent: 2, Likelihood: Gaussian, Sigma: -1}, "sigma -1"},
+		{Config{Input: 4, Latent: 2, Sigma: 0.5}, "sigma 0.5 set for a bernoulli"},
 	} {
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -27,7 +27,7 @@ func newTrain(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	o := &trainOptions{spec: run.DefaultSpec()}
 	s := &o.spec
 	var hidden []int
-	var activation, init string
+	var activation, init, likelihood string
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a VAE and write its run folder: model, checkpoint, metrics and pictures",
@@ -47,8 +47,10 @@ given on the command line win over it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			s.Model.Hidden, s.Model.Activation, s.Model.Init = hidden, nn.Activation(activation), nn.Init(init)
+			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
-				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "batch", "optimizer", "lr", "eps", "momentum", "seed", "out"} {
+				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
+					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
 					}
@@ -93,6 +95,8 @@ given on the command line win over it.`,
 	f.IntVar(&s.Model.Latent, "latent", s.Model.Latent, "latent dimensions")
 	f.StringVar(&activation, "activation", string(s.Model.Activation), "hidden activation: relu, tanh or softplus")
 	f.StringVar(&init, "init", string(s.Model.Init), "weight initialisation: glorot (Keras) or pytorch")
+	f.StringVar(&likelihood, "likelihood", "", "p(x|z): bernoulli (default), or gaussian for continuous data")
+	f.Float64Var(&s.Model.Sigma, "sigma", 0, "gaussian: standard deviation of p(x|z) (0: learned per input dimension)")
 	f.IntVar(&s.Train.Epochs, "epochs", s.Train.Epochs, "epochs")
 	f.IntVar(&s.Train.BatchSize, "batch", s.Train.BatchSize, "batch size")
 	f.StringVar(&s.Train.Optimizer, "optimizer", s.Train.Optimizer, "optimizer: adam, rmsprop or sgd")
@@ -130,6 +134,8 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("latent", func() { spec.Model.Latent = flags.Model.Latent })
 	set("activation", func() { spec.Model.Activation = flags.Model.Activation })
 	set("init", func() { spec.Model.Init = flags.Model.Init })
+	set("likelihood", func() { spec.Model.Likelihood = flags.Model.Likelihood })
+	set("sigma", func() { spec.Model.Sigma = flags.Model.Sigma })
 	set("epochs", func() { spec.Train.Epochs = flags.Train.Epochs })
 	set("batch", func() { spec.Train.BatchSize = flags.Train.BatchSize })
 	set("optimizer", func() { spec.Train.Optimizer = flags.Train.Optimizer })
