@@ -399,11 +399,14 @@ func (p *scanner) kind() string {
 	case c == 'n':
 		return "null"
 	case c == '-' || c >= '0' && c <= '9':
+		if q := *p; q.number() != nil {
+			return "a number"
+		}
 		end := p.i + 1
 		for end < len(p.b) && end-p.i < 24 && strings.IndexByte("+-.eE0123456789xXpPInfinityNa", p.b[end]) >= 0 {
 			end++
 		}
-		return fmt.Sprintf("%q, not a JSON number", p.b[p.i:end])
+		return fmt.Sprintf("%s (not a JSON number)", p.b[p.i:end])
 	case c == 0:
 		return "nothing"
 	}
@@ -414,5 +417,5 @@ func (p *scanner) kind() string {
 	if end == p.i {
 		return fmt.Sprintf("%q", p.b[p.i])
 	}
-	return fmt.Sprintf("%s, not JSON", p.b[p.i:end])
+	return fmt.Sprintf("%s (not JSON)", p.b[p.i:end])
 }

@@ -210,3 +210,22 @@ func FuzzMultipartBody(f *testing.F) {
 		}
 	})
 }
+
+func TestParseMatrixMessages(t *testing.T) {
+	spec := matrixSpec{field: "inputs", cols: 2, maxRows: 2, lo: 0, hi: 1, what: "the input size"}
+	for _, c := range []struct{ raw, want string }{
+		{`[[0, NaN]]`, "inputs[0][1]: got NaN (not JSON), want a number in [0, 1]"},
+		{`[[0, -Infinity]]`, "inputs[0][1]: got -Infinity (not a JSON number), want a number in [0, 1]"},
+		{`[[0, 01]]`, "inputs[0][1]: invalid JSON after the number: want , or ]"},
+		{`[0.5]`, "inputs[0]: got a number, want an array of 2 numbers"},
+		{`[[0, 2]]`, "inputs[0][1]: 2 is out of range; want a number in [0, 1]"},
+		{`[[0]]`, "inputs[0]: length 1, want 2 (the input size)"},
+		{`[[0, 0], [0, 0], [0, 0]]`, "inputs: more than 2 rows; send at most 2 per request"},
+		{``, "inputs: missing; want an array of rows of 2 numbers in [0, 1]"},
+	} {
+		_, _, err := parseMatrix([]byte(c.raw), spec)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %s", c.raw, err, c.want)
+		}
+	}
+}
