@@ -42,6 +42,19 @@ func (s *Set) Subset(n int) *Set {
 	return &sub
 }
 
+// Tail returns the last n examples of s, sharing memory with s: with
+// Subset(s.N−n), a split into two parts.
+func (s *Set) Tail(n int) *Set {
+	n = max(0, min(n, s.N))
+	t := *s
+	t.N = n
+	t.X = s.X[(s.N-n)*s.Dim:]
+	if s.Labels != nil {
+		t.Labels = s.Labels[s.N-n:]
+	}
+	return &t
+}
+
 // Gather copies the examples idx[0], idx[1], ... into consecutive rows of dst,
 // which must hold at least len(idx)*s.Dim values. It panics if dst is too
 // short or an index is out of range, as slice indexing does.

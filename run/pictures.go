@@ -1,9 +1,11 @@
 package run
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
@@ -21,6 +23,7 @@ const (
 	ReconstructionsPNG = "reconstructions.png" // test images above their reconstructions
 	SamplesPNG         = "samples.png"         // decoded draws from the prior
 	LossPNG            = "loss.png"            // loss per epoch
+	KLPNG              = "kl.png"              // KL per latent dimension per epoch
 )
 
 // ManifoldSize is the number of rows and columns of the manifold grid.
@@ -101,7 +104,60 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	if len(history) == 0 {
 		return nil
 	}
-	return LossCurves(filepath.Join(dir, LossPNG), history)
+	if err := LossCurves(filepath.Join(dir, LossPNG), history); err != nil {
+		return err
+	}
+	return KLCurves(filepath.Join(dir, KLPNG), history)
+}
+
+// KLCurves draws the KL of each latent dimension per epoch, the eight
+// largest at the end on their own and the others' mean, with the active
+// units in the title: a dimension that falls to zero has collapsed onto the
+// prior. It draws nothing when the history has no per-dimension KL.
+func KLCurves(path string, history []vae.EpochStats) error {
+	last := history[len(history)-1]
+	L := len(last.KLPerDim)
+	if L == 0 {
+		return nil
+	}
+	dims := make([]int, L)
+	for u := range dims {
+		dims[u] = u
+	}
+	slices.SortStableFunc(dims, func(a, b int) int { return cmp.Compare(last.KLPerDim[b], last.KLPerDim[a]) })
+	shown, rest := dims, []int(nil)
+	if L > 9 {
+		shown, rest = dims[:8], dims[8:]
+	}
+	var series []plot.Series
+	for _, u := range shown {
+		series = append(series, plot.Series{Name: fmt.Sprintf("z[%d]", u)})
+	}
+	if rest != nil {
+		series = append(series, plot.Series{Name: fmt.Sprintf("mean of the other %d", len(rest))})
+	}
+	for _, s := range history {
+		if len(s.KLPerDim) != L {
+			continue
+		}
+		y := make([]float64, 0, len(series))
+		for _, u := range shown {
+			y = append(y, s.KLPerDim[u])
+		}
+		if rest != nil {
+			var sum float64
+			for _, u := range rest {
+				sum += s.KLPerDim[u]
+			}
+			y = append(y, sum/float64(len(rest)))
+		}
+		for i := range series {
+			series[i].X = append(series[i].X, float64(s.Epoch))
+			series[i].Y = append(series[i].Y, y[i])
+		}
+	}
+	title := fmt.Sprintf("KL per latent dimension: %d of %d units active after epoch %d", last.ActiveUnits, L, last.Epoch)
+	return plot.LossCurves(path, series, plot.ChartOptions{Title: title, YLabel: "KL(q(z|x) ‖ p(z)) per sample (nats)"})
 }
 
 // LossCurves draws train and test loss, reconstruction and KL per epoch.

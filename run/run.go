@@ -32,6 +32,7 @@ const (
 	SpecFile       = "spec.json"              // the Spec the run was started with
 	CheckpointFile = "checkpoint.safetensors" // model, optimizer state and progress
 	ModelFile      = "model.safetensors"      // the trained model, written at the end
+	BestFile       = "best.safetensors"       // the model of the epoch with the lowest validation loss, with validation
 	MetricsFile    = "metrics.jsonl"          // one vae.EpochStats per line
 )
 
@@ -225,6 +226,11 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 		}
 		if err := writeMetrics(filepath.Join(dir, MetricsFile), p.History); err != nil {
 			return err
+		}
+		if p.Best == s.Epoch {
+			if err := vae.Save(filepath.Join(dir, BestFile), m); err != nil {
+				return err
+			}
 		}
 		return vae.SaveCheckpoint(filepath.Join(dir, CheckpointFile), m, p, spec.Train)
 	}

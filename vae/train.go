@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,17 @@ type TrainOptions struct {
 	// Beta weighs the KL term of the objective, recon + β·KL (the β-VAE of
 	// Higgins et al. 2017); default 1, the ELBO.
 	Beta float64 `json:"beta,omitempty" yaml:"beta,omitempty"`
+	// Schedule sets the learning rate of each epoch from Optim.LR:
+	// "constant" (default) or "burda" (optim.Burda).
+	Schedule optim.Schedule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	// Validation, if positive, holds out that many examples from the end of
+	// the training set: they are not trained on, and their loss after every
+	// epoch picks the best epoch (Progress.Best).
+	Validation int `json:"validation,omitempty" yaml:"validation,omitempty"`
+	// Patience, if positive, stops training when the validation loss has
+	// not improved for that many epochs (early stopping); it needs
+	// Validation.
+	Patience int `json:"patience,omitempty" yaml:"patience,omitempty"`
 	// WarmupEpochs, if positive, ramps β linearly from 0 to Beta over that
 	// many epochs, step by step (KL annealing, Bowman et al. 2016), against
 	// the collapse of the posterior onto the prior early in training.
@@ -80,8 +92,12 @@ func (o TrainOptions) Validate() error {
 		return fmt.Errorf("beta %v, want a positive number", o.Beta)
 	case o.WarmupEpochs < 0:
 		return fmt.Errorf("warmup epochs %d, want ≥ 0", o.WarmupEpochs)
+	case o.Validation < 0:
+		return fmt.Errorf("validation %d, want ≥ 0", o.Validation)
+	case o.Patience < 0 || (o.Patience > 0 && o.Validation == 0):
+		return fmt.Errorf("patience %d needs a validation set (validation > 0)", o.Patience)
 	}
-	return nil
+	return o.Schedule.Validate()
 }
 
 // beta returns β for the given step of training, counted from 0 over all
@@ -95,13 +111,21 @@ func (o TrainOptions) beta(step, batches int) float64 {
 
 // EpochStats is what one epoch of training measured.
 type EpochStats struct {
-	Epoch         int     `json:"epoch"` // 1-based
-	Train         Loss    `json:"train"` // mean over the epoch's steps, weighted by batch size
-	Test          *Loss   `json:"test,omitempty"`
-	LR            float64 `json:"lr"`
-	Beta          float64 `json:"beta,omitempty"`  // β of the epoch's last step
-	Seconds       float64 `json:"seconds"`         // wall-clock of the epoch, test evaluation included
-	SamplesPerSec float64 `json:"samples_per_sec"` // training samples per second of training steps
+	Epoch int   `json:"epoch"` // 1-based
+	Train Loss  `json:"train"` // mean over the epoch's steps, weighted by batch size
+	Valid *Loss `json:"valid,omitempty"`
+	Test  *Loss `json:"test,omitempty"`
+
+	// KL(q(z|x) ‖ p(z)) of each latent dimension and the active units
+	// (variance of E_q[z] above 0.01), on the validation set if there is
+	// one, else the test set: a dimension whose KL falls to zero has
+	// collapsed onto the prior.
+	KLPerDim      []float64 `json:"kl_per_dim,omitempty"`
+	ActiveUnits   int       `json:"active_units,omitempty"`
+	LR            float64   `json:"lr"`
+	Beta          float64   `json:"beta,omitempty"`  // β of the epoch's last step
+	Seconds       float64   `json:"seconds"`         // wall-clock of the epoch, test evaluation included
+	SamplesPerSec float64   `json:"samples_per_sec"` // training samples per second of training steps
 }
 
 // Progress is where training stands: enough to continue it bit-identically
@@ -110,6 +134,8 @@ type Progress struct {
 	Epoch   int          `json:"epoch"` // epochs completed
 	Batch   int          `json:"batch"` // steps completed in the epoch under way
 	History []EpochStats `json:"history"`
+	Best    int          `json:"best,omitempty"`    // epoch (1-based) of the lowest validation loss so far; 0 without validation
+	Stopped bool         `json:"stopped,omitempty"` // early stopping ended training before Epochs
 
 	// sums over the epoch under way
 	Recon        float64 `json:"recon_sum"`
@@ -131,6 +157,7 @@ const (
 	streamNoise   = 1
 	streamShuffle = 2 << 32
 	streamTest    = 3 << 32
+	streamValid   = 4 << 32
 
 	streamBinarize = 1 << 48 // + the row's place in the run
 )
@@ -148,20 +175,32 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	if train == nil || train.N == 0 {
 		return nil, errors.New("train: empty training set")
 	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	var valid *dataset.Set
+	if opts.Validation > 0 {
+		if opts.Validation >= train.N {
+			return nil, fmt.Errorf("train: validation %d leaves nothing of the %d training examples", opts.Validation, train.N)
+		}
+		valid = train.Tail(opts.Validation)
+		train = train.Subset(train.N - opts.Validation)
+		if opts.Binarize == "dynamic" {
+			valid = valid.Binarized(opts.Seed)
+		}
+	}
 	if train.Dim != D {
 		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", train.Name, train.Dim, D)
 	}
 	if test != nil && test.Dim != D {
 		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", test.Name, test.Dim, D)
 	}
-	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
 	params := m.Params()
 	opt, err := optim.New(opts.Optimizer, params, opts.Optim)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	baseLR := opt.LR() // with the optimizer's default filled in
 	noiseSrc := rand.NewPCG(opts.Seed, streamNoise)
 	pr := &Progress{}
 	if opts.Resume != nil {
@@ -187,8 +226,9 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	batches := (train.N + bs - 1) / bs
 	var bin rand.PCG
 	beta := opts.Beta
-	for pr.Epoch < opts.Epochs {
+	for pr.Epoch < opts.Epochs && !pr.Stopped {
 		epochStart := time.Now()
+		opt.SetLR(opts.Schedule.LR(baseLR, pr.Epoch))
 		for i := range order {
 			order[i] = i
 		}
@@ -241,12 +281,28 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			Beta:          beta,
 			SamplesPerSec: float64(pr.Samples) / pr.TrainSeconds,
 		}
+		if valid != nil {
+			l, err := m.Loss(valid.X, rand.New(rand.NewPCG(opts.Seed, streamValid+uint64(pr.Epoch))))
+			if err != nil {
+				return nil, fmt.Errorf("train: validation loss: %w", err)
+			}
+			s.Valid = &l
+			if pr.Best == 0 || l.Total < pr.History[pr.Best-1].Valid.Total {
+				pr.Best = s.Epoch
+			}
+			pr.Stopped = opts.Patience > 0 && s.Epoch-pr.Best >= opts.Patience
+		}
 		if test != nil {
 			l, err := m.Loss(test.X, rand.New(rand.NewPCG(opts.Seed, streamTest+uint64(pr.Epoch))))
 			if err != nil {
 				return nil, fmt.Errorf("train: test loss: %w", err)
 			}
 			s.Test = &l
+		}
+		if probe := cmp.Or(valid, test); probe != nil {
+			mean, logVar, _ := m.Encode(probe.X)
+			s.KLPerDim = klPerDim(mean, logVar, L)
+			s.ActiveUnits, _ = ActiveUnits(mean, L, 0.01)
 		}
 		s.Seconds = time.Since(epochStart).Seconds()
 		pr.History = append(pr.History, s)
@@ -417,6 +473,18 @@ func (st *stepper) step(x, eps []float32, n int, beta float32) (recon, kl float6
 	st.opt.Advance()
 	st.all(func(s int) shardJob { return shardJob{lo: s, hi: S, update: true} })
 	return recon, kl, nil
+}
+
+// klPerDim returns the mean over the rows of mean and logVar [n, latent]
+// of each dimension's KL(q(z|x) ‖ p(z)).
+func klPerDim(mean, logVar []float32, latent int) []float64 {
+	kl := make([]float64, latent)
+	n := len(mean) / latent
+	for i := range mean {
+		m, lv := float64(mean[i]), float64(logVar[i])
+		kl[i%latent] += -0.5 * (1 + lv - m*m - math.Exp(lv)) / float64(n)
+	}
+	return kl
 }
 
 func finite(v []float32) bool {

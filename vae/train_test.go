@@ -213,6 +213,48 @@ func TestBinarizeWarmupResume(t *testing.T) {
 	}
 }
 
+// The schedule sets each epoch's rate; validation picks the best epoch and,
+// with patience, stops training once it has not improved for that long;
+// every epoch reports the KL of each latent dimension.
+func TestScheduleValidationEarlyStopping(t *testing.T) {
+	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 3}, rand.New(rand.NewPCG(1, 0)))
+	opts := TrainOptions{Epochs: 5, BatchSize: 10, Seed: 3, Optim: optim.Config{LR: 1e-2}, Schedule: optim.Burda, Validation: 20}
+	p, err := m.Train(context.Background(), blobs(100, 16, 1), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{1e-2, 1e-2 * math.Pow(10, -1.0/7), 1e-2 * math.Pow(10, -1.0/7), 1e-2 * math.Pow(10, -1.0/7), 1e-2 * math.Pow(10, -2.0/7)} {
+		if s := p.History[i]; s.LR != want || s.Valid == nil || s.Test != nil || len(s.KLPerDim) != 3 {
+			t.Errorf("epoch %d: lr %v (want %v), valid %v, test %v, KL per dim %v", i+1, s.LR, want, s.Valid, s.Test, s.KLPerDim)
+		}
+		if s := p.History[i]; math.Abs(s.KLPerDim[0]+s.KLPerDim[1]+s.KLPerDim[2]-s.Valid.KL) > 1e-3*s.Valid.KL {
+			t.Errorf("epoch %d: KL per dimension %v does not add up to %v", i+1, s.KLPerDim, s.Valid.KL)
+		}
+	}
+	// A rate too small to learn leaves the validation loss to the noise:
+	// patience must end it.
+	opts = TrainOptions{Epochs: 200, BatchSize: 10, Seed: 3, Optim: optim.Config{LR: 1e-12}, Validation: 20, Patience: 3}
+	p, err = m.Train(context.Background(), blobs(100, 16, 1), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Stopped || len(p.History) != p.Best+3 {
+		t.Fatalf("stopped %v after %d epochs, best %d; want a stop 3 epochs after the best", p.Stopped, len(p.History), p.Best)
+	}
+	for _, s := range p.History {
+		if s.Valid.Total < p.History[p.Best-1].Valid.Total {
+			t.Errorf("epoch %d has validation loss %v below the best epoch %d's %v", s.Epoch, s.Valid.Total, p.Best, p.History[p.Best-1].Valid.Total)
+		}
+	}
+	p, err = m.Train(context.Background(), blobs(100, 16, 1), nil, TrainOptions{})
+	if err != nil || p.History[0].LR != 1e-3 {
+		t.Errorf("default options: lr %v, err %v; want Adam's default 1e-3", p.History[0].LR, err)
+	}
+	if _, err := m.Train(context.Background(), blobs(100, 16, 1), nil, TrainOptions{Patience: 2}); err == nil {
+		t.Error("patience without validation accepted")
+	}
+}
+
 func TestTrainNotFinite(t *testing.T) {
 	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
 	m.Output.W.Value[3] = float32(posInf())

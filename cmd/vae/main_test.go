@@ -116,7 +116,7 @@ func TestTrainInterruptResume(t *testing.T) {
 		t.Fatalf("train: exit %d\n%s%s", code, stdout, stderr)
 	}
 	for _, f := range []string{run.ModelFile, run.CheckpointFile, run.MetricsFile, run.SpecFile,
-		run.LatentPNG, run.ManifoldPNG, run.ReconstructionsPNG, run.SamplesPNG, run.LossPNG} {
+		run.LatentPNG, run.ManifoldPNG, run.ReconstructionsPNG, run.SamplesPNG, run.LossPNG, run.KLPNG} {
 		if _, err := os.Stat(filepath.Join(full, f)); err != nil {
 			t.Errorf("run folder lacks %s", f)
 		}
@@ -216,6 +216,36 @@ func TestConfigFile(t *testing.T) {
 	}
 	if spec.Model.Hidden[0] != 10 || spec.Model.Latent != 4 || spec.Train.BatchSize != 50 || spec.Model.Input != 64 {
 		t.Errorf("spec %+v: want hidden [10] from the file, latent 4 from the flag, batch 50, input 64 from the data", spec)
+	}
+}
+
+// The options of the published recipes, from flags: they reach the spec and
+// the run folder holds the best model of the validation set.
+func TestRecipeFlags(t *testing.T) {
+	data := tinyData(t)
+	out := filepath.Join(t.TempDir(), "r")
+	code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out, "--hidden", "10,10", "--activation", "tanh",
+		"--epochs", "3", "--batch", "20", "--binarize", "dynamic", "--schedule", "burda", "--validation", "50", "--patience", "5",
+		"--beta", "0.5", "--warmup-epochs", "1", "--likelihood", "bernoulli")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	spec, err := run.LoadSpec(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := spec.Train
+	if tr.Binarize != "dynamic" || tr.Schedule != "burda" || tr.Validation != 50 || tr.Patience != 5 || tr.Beta != 0.5 || tr.WarmupEpochs != 1 {
+		t.Errorf("train options %+v", tr)
+	}
+	if _, err := os.Stat(filepath.Join(out, run.BestFile)); err != nil {
+		t.Errorf("no best model: %v", err)
+	}
+	if !strings.Contains(stderr, "active_units=") || !strings.Contains(stderr, "valid_loss=") {
+		t.Errorf("epoch log lacks validation loss or active units:\n%s", stderr)
+	}
+	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"2", "--schedule", "cosine"); code != 1 || !strings.Contains(stderr, `"cosine"`) {
+		t.Errorf("unknown schedule: exit %d, %s", code, stderr)
 	}
 }
 

@@ -50,7 +50,7 @@ given on the command line win over it.`,
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
 				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
-					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "out"} {
+					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
 					}
@@ -106,6 +106,9 @@ given on the command line win over it.`,
 	f.Uint64Var(&s.Train.Seed, "seed", s.Train.Seed, "seed of the weights, shuffling and noise")
 	f.StringVar(&s.Train.Binarize, "binarize", "", "dynamic: train on images binarised anew for every batch, test on a fixed binarisation")
 	f.Float64Var(&s.Train.Beta, "beta", 1, "weight β of the KL term (β-VAE)")
+	f.StringVar((*string)(&s.Train.Schedule), "schedule", "", "learning-rate schedule: constant (default) or burda (3^i epochs at lr·10^(−i/7), i = 0…7)")
+	f.IntVar(&s.Train.Validation, "validation", 0, "hold out this many training examples; the best epoch's model goes to best.safetensors")
+	f.IntVar(&s.Train.Patience, "patience", 0, "stop when the validation loss has not improved for this many epochs")
 	f.IntVar(&s.Train.WarmupEpochs, "warmup-epochs", 0, "ramp β from 0 over this many epochs (KL annealing)")
 	return cmd
 }
@@ -146,6 +149,9 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("binarize", func() { spec.Train.Binarize = flags.Train.Binarize })
 	set("beta", func() { spec.Train.Beta = flags.Train.Beta })
 	set("warmup-epochs", func() { spec.Train.WarmupEpochs = flags.Train.WarmupEpochs })
+	set("schedule", func() { spec.Train.Schedule = flags.Train.Schedule })
+	set("validation", func() { spec.Train.Validation = flags.Train.Validation })
+	set("patience", func() { spec.Train.Patience = flags.Train.Patience })
 }
 
 // explain adds to an interruption how to go on.
@@ -179,8 +185,14 @@ func hooks(stderr io.Writer, logger *slog.Logger) run.Hooks {
 			bar = nil
 		}
 		args := []any{"epoch", s.Epoch, "train_loss", round(s.Train.Total), "recon", round(s.Train.Recon), "kl", round(s.Train.KL)}
+		if s.Valid != nil {
+			args = append(args, "valid_loss", round(s.Valid.Total))
+		}
 		if s.Test != nil {
 			args = append(args, "test_loss", round(s.Test.Total))
+		}
+		if s.KLPerDim != nil {
+			args = append(args, "active_units", s.ActiveUnits)
 		}
 		args = append(args, "seconds", round(s.Seconds), "samples_per_sec", int(s.SamplesPerSec))
 		logger.Info("epoch", args...)
