@@ -26,14 +26,14 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			st := m.newStepper(n, shards(n), opt)
+			st := m.newStepper(n, 1, shards(n, 1), opt)
 			defer st.close()
 			x := randomInput(rng, n, cfg.Input)
 			eps := make([]float32, n*cfg.Latent)
 			b.ReportAllocs()
 			for b.Loop() {
 				fillNormal(eps, rng)
-				if _, _, err := st.step(x, eps, n, 1); err != nil {
+				if _, _, err := st.step(x, eps, n, 1, 1, false); err != nil {
 					b.Fatal(err)
 				}
 			}

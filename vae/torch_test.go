@@ -97,8 +97,8 @@ func TestMatchesPyTorch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				st := m.newStepper(n, shards, opt)
-				recon, kl, err := st.step(x, eps, n, 1) // forward, backward, Adam
+				st := m.newStepper(n, 1, shards, opt)
+				recon, kl, err := st.step(x, eps, n, 1, 1, false) // forward, backward, Adam
 				st.close()
 				if err != nil {
 					t.Fatal(err)

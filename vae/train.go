@@ -45,6 +45,15 @@ type TrainOptions struct {
 	// not improved for that many epochs (early stopping); it needs
 	// Validation.
 	Patience int `json:"patience,omitempty" yaml:"patience,omitempty"`
+	// Objective is what training minimises: "elbo" (default), the negative
+	// ELBO averaged over Samples draws of z per input, or "iwae", the
+	// negative importance-weighted bound of Burda et al. (2016) with
+	// Samples draws, which is tighter for Samples > 1 and equals the ELBO
+	// (with a sampled KL) for 1. The training loss reported is the ELBO of
+	// the draws either way.
+	Objective string `json:"objective,omitempty" yaml:"objective,omitempty"`
+	// Samples is the number of draws of z per input and step; default 1.
+	Samples int `json:"samples,omitempty" yaml:"samples,omitempty"`
 	// WarmupEpochs, if positive, ramps β linearly from 0 to Beta over that
 	// many epochs, step by step (KL annealing, Bowman et al. 2016), against
 	// the collapse of the posterior onto the prior early in training.
@@ -75,6 +84,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Beta == 0 {
 		o.Beta = 1
 	}
+	if o.Samples == 0 {
+		o.Samples = 1
+	}
 	return o
 }
 
@@ -92,6 +104,12 @@ func (o TrainOptions) Validate() error {
 		return fmt.Errorf("beta %v, want a positive number", o.Beta)
 	case o.WarmupEpochs < 0:
 		return fmt.Errorf("warmup epochs %d, want ≥ 0", o.WarmupEpochs)
+	case o.Objective != "" && o.Objective != "elbo" && o.Objective != "iwae":
+		return fmt.Errorf("objective %q, want elbo or iwae", o.Objective)
+	case o.Samples < 0:
+		return fmt.Errorf("samples %d, want ≥ 1", o.Samples)
+	case o.Objective == "iwae" && (o.Beta != 0 && o.Beta != 1 || o.WarmupEpochs != 0):
+		return fmt.Errorf("the iwae objective has no β and no warm-up")
 	case o.Validation < 0:
 		return fmt.Errorf("validation %d, want ≥ 0", o.Validation)
 	case o.Patience < 0 || (o.Patience > 0 && o.Validation == 0):
@@ -218,10 +236,14 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		pr.NoiseState, _ = noiseSrc.MarshalBinary()
 	}
 
-	st := m.newStepper(bs, shards(bs), opt)
+	K, iwae := opts.Samples, opts.Objective == "iwae"
+	if iwae && m.OutputLogVar != nil {
+		return nil, errors.New("train: the iwae objective does not support a learned output variance yet; set the model's sigma")
+	}
+	st := m.newStepper(bs, K, shards(bs, K), opt)
 	defer st.close()
-	x := make([]float32, bs*D)   // [bs, D]
-	eps := make([]float32, bs*L) // [bs, L]
+	x := make([]float32, bs*K*D)   // [bs·K, D]: each input K times
+	eps := make([]float32, bs*K*L) // [bs·K, L]
 	order := make([]int, train.N)
 	batches := (train.N + bs - 1) / bs
 	var bin rand.PCG
@@ -248,10 +270,16 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 					dataset.Binarize(x[r*D:(r+1)*D], x[r*D:(r+1)*D], &bin)
 				}
 			}
-			fillNormal(eps[:n*L], noise)
+			for i := n - 1; i >= 0 && K > 1; i-- { // input i to rows i·K … i·K+K−1
+				for s := K - 1; s >= 0; s-- {
+					copy(x[(i*K+s)*D:(i*K+s+1)*D], x[i*D:(i+1)*D])
+				}
+			}
+			fillNormal(eps[:n*K*L], noise)
 			beta = opts.beta(pr.Epoch*batches+pr.Batch, batches)
 
-			recon, kl, err := st.step(x, eps, n, float32(beta))
+			recon, kl, err := st.step(x, eps, n, K, float32(beta), iwae)
+			recon, kl = recon/float64(K), kl/float64(K)
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d, step %d: %w", pr.Epoch+1, pr.Batch+1, err)
 			}
@@ -344,32 +372,35 @@ type shard struct {
 }
 
 // shardJob is what a shard's goroutine does next: run forward and backward
-// on x's rows [lo, hi) of a batch of n, or, with update set, add part lo of
-// hi of every other shard's gradients to the model's and take the
-// optimizer's step on that part.
+// on inputs [lo, hi) of a batch of n, whose k samples each are rows
+// [lo·k, hi·k) of x and eps, or, with update set, add part lo of hi of every
+// other shard's gradients to the model's and take the optimizer's step on
+// that part.
 type shardJob struct {
 	x, eps []float32
 	lo, hi int
-	n      int
+	n, k   int
 	beta   float32 // weight of the KL term
+	iwae   bool    // the importance-weighted bound instead of the ELBO
 	update bool
 }
 
 // minShardRows is the least number of rows worth a shard of its own.
 const minShardRows = 32
 
-// shards returns how many shards a batch of bs rows is cut into.
-func shards(bs int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), bs/minShardRows))
+// shards returns how many shards a batch of bs inputs with k samples each
+// is cut into.
+func shards(bs, k int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), bs*k/minShardRows, bs))
 }
 
-// newStepper returns a stepper for batches of up to bs rows cut into up to
-// threads shards.
-func (m *Model) newStepper(bs, threads int, opt optim.Optimizer) *stepper {
+// newStepper returns a stepper for batches of up to bs inputs with k
+// samples each, cut into up to threads shards.
+func (m *Model) newStepper(bs, k, threads int, opt optim.Optimizer) *stepper {
 	threads = max(1, min(threads, bs))
 	st := &stepper{opt: opt}
 	for s := range threads {
-		sh := &shard{m: m, p: m.newPass((bs+threads-1)/threads, true)}
+		sh := &shard{m: m, p: m.newPass((bs+threads-1)/threads*k, true)}
 		if s > 0 {
 			sh.m = m.sharingWeights()
 			sh.work, sh.done = make(chan shardJob), make(chan struct{})
@@ -409,15 +440,20 @@ func (sh *shard) serve(st *stepper) {
 func (sh *shard) run(j shardJob) {
 	nn.ZeroGrad(sh.params)
 	sh.recon, sh.kl = 0, 0
-	k := j.hi - j.lo
-	if k == 0 {
+	rows := (j.hi - j.lo) * j.k
+	if rows == 0 {
 		return
 	}
 	D, L := sh.m.Config.Input, sh.m.Config.Latent
-	x := j.x[j.lo*D : j.hi*D]
-	copy(sh.p.eps, j.eps[j.lo*L:j.hi*L])
-	sh.recon, sh.kl = sh.m.forward(sh.p, x, k, 1/float32(j.n), j.beta)
-	sh.m.backward(sh.p, x, k)
+	x := j.x[j.lo*j.k*D : j.hi*j.k*D]
+	copy(sh.p.eps, j.eps[j.lo*j.k*L:j.hi*j.k*L])
+	if j.iwae {
+		sh.recon, sh.kl = sh.m.forward(sh.p, x, rows, 1/float32(j.n), 0)
+		sh.p.importanceWeights(rows, j.k, L, 1/float32(j.n))
+	} else {
+		sh.recon, sh.kl = sh.m.forward(sh.p, x, rows, 1/float32(j.n*j.k), j.beta)
+	}
+	sh.m.backward(sh.p, x, rows)
 }
 
 // do runs job j on shard sh.
@@ -451,13 +487,16 @@ func (st *stepper) all(job func(s int) shardJob) {
 	}
 }
 
-// step takes one optimizer step on the batch x [n, Input] with noise eps
-// [n, Latent], minimising recon + beta·KL, and returns the summed
-// reconstruction and KL terms before the update.
-func (st *stepper) step(x, eps []float32, n int, beta float32) (recon, kl float64, err error) {
+// step takes one optimizer step on the batch x [n·k, Input] of n inputs
+// with k samples each (rows i·k … i·k+k−1 hold input i) and noise eps
+// [n·k, Latent]. It minimises the mean over the samples of recon + beta·KL,
+// or, with iwae set, the negative importance-weighted bound of each input's
+// k samples. It returns the reconstruction and KL terms summed over the
+// rows, before the update.
+func (st *stepper) step(x, eps []float32, n, k int, beta float32, iwae bool) (recon, kl float64, err error) {
 	S := len(st.shards)
 	st.all(func(s int) shardJob {
-		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, beta: beta}
+		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, k: k, beta: beta, iwae: iwae}
 	})
 	for _, sh := range st.shards {
 		recon += sh.recon

@@ -105,7 +105,7 @@ func TestTrainDeterministic(t *testing.T) {
 func TestTrainShardedDeterministic(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	const bs = 96
-	if s := shards(bs); s != 3 {
+	if s := shards(bs, 1); s != 3 {
 		t.Fatalf("shards(%d) = %d at GOMAXPROCS 3, want 3", bs, s)
 	}
 	train := func() ([]float32, *Progress) {
@@ -252,6 +252,43 @@ func TestScheduleValidationEarlyStopping(t *testing.T) {
 	}
 	if _, err := m.Train(context.Background(), blobs(100, 16, 1), nil, TrainOptions{Patience: 2}); err == nil {
 		t.Error("patience without validation accepted")
+	}
+}
+
+// Training on the importance-weighted bound, and on the ELBO of several
+// draws, learns, also with the batch cut into shards, reproducibly.
+func TestIWAETrains(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, opts := range []TrainOptions{
+		{Objective: "iwae", Samples: 5},
+		{Objective: "elbo", Samples: 3},
+	} {
+		opts.Epochs, opts.BatchSize, opts.Seed, opts.Optim = 15, 32, 3, optim.Config{LR: 1e-2}
+		if s := shards(32, opts.Samples); s != 2 {
+			t.Fatalf("shards(32, %d) = %d at GOMAXPROCS 2, want 2", opts.Samples, s)
+		}
+		train := func() ([]float32, *Progress) {
+			m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+			p, err := m.Train(context.Background(), blobs(200, 16, 1), blobs(40, 16, 2), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return weights(m), p
+		}
+		a, p := train()
+		b, _ := train()
+		if !slices.Equal(a, b) {
+			t.Errorf("%s k=%d: two runs gave different weights", opts.Objective, opts.Samples)
+		}
+		if first, last := p.History[0].Test.Total, p.History[14].Test.Total; last >= 0.95*first {
+			t.Errorf("%s k=%d: test loss went from %.3f to %.3f", opts.Objective, opts.Samples, first, last)
+		}
+	}
+	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+	for _, bad := range []TrainOptions{{Objective: "iwae", Beta: 2}, {Objective: "iwae", WarmupEpochs: 1}, {Objective: "vi"}, {Samples: -1}} {
+		if _, err := m.Train(context.Background(), blobs(10, 16, 1), nil, bad); err == nil {
+			t.Errorf("options %+v accepted", bad)
+		}
 	}
 }
 

@@ -161,6 +161,13 @@ type pass struct {
 	dZ, dMean, dLogVar []float32   // [n, latent]
 	dEncH              [][]float32 // per encoder layer [n, hidden]
 	dEncFromLogVar     []float32   // [n, hidden[last]]
+
+	// With weighted set (by importanceWeights, for the next backward),
+	// zWeight holds per row the weight c of the sampled ½|z|² term of the
+	// importance-weighted objective: backward adds c·z to dLoss/dz.
+	weighted bool
+	zWeight  []float32 // [n]
+	logw     []float64 // log-weights of one input's samples
 }
 
 // newPass allocates the buffers of a pass over up to n rows; the gradient
@@ -194,6 +201,7 @@ func (m *Model) newPass(n int, grad bool) *pass {
 		p.dDecH = append(p.dDecH, make([]float32, n*l.Out))
 	}
 	p.dEncFromLogVar = make([]float32, n*m.ZMean.In)
+	p.zWeight = make([]float32, n)
 	return p
 }
 
@@ -266,6 +274,57 @@ func (m *Model) reconstruction(grad, rowLoss, outputs, x []float32, gradScale fl
 	return nn.GaussianNLL(grad, dLogVar, rowLoss, outputs, m.outputLogVar(), x, gradScale)
 }
 
+// importanceWeights turns the gradients of the last forward pass, made with
+// gradScale c and beta 0 (so with no KL gradients) on rows rows of groups of
+// k samples of one input each, into those of the negative importance-
+// weighted bound of Burda et al. (2016), c·Σ_groups −log (1/k) Σ_s w_s with
+//
+//	log w = log p(x|z) + log p(z) − log q(z|x)
+//	      = −recon − ½|z|² + ½|ε|² + ½ Σ log σ²   (the log 2π terms cancel)
+//
+// whose gradient is Σ_s w̃_s ∇(−log w_s), w̃ the weights normalised in
+// their group: each row's reconstruction gradient is scaled by w̃, and its
+// latent gradients become those of c·w̃·(½|z|² − ½ Σ log σ²) with ε held:
+// −½·c·w̃ for each log σ², and c·w̃·z for z, which backward adds.
+func (p *pass) importanceWeights(rows, k, latent int, c float32) {
+	D := len(p.dLogits) / len(p.recon)
+	if cap(p.logw) < k {
+		p.logw = make([]float64, k)
+	}
+	logw := p.logw[:k]
+	p.weighted = true
+	for g := 0; g < rows; g += k {
+		hi := math.Inf(-1)
+		for s := range k {
+			r := g + s
+			lw := -float64(p.recon[r])
+			for j := r * latent; j < (r+1)*latent; j++ {
+				e, z := float64(p.eps[j]), float64(p.z[j])
+				lw += 0.5 * (e*e - z*z + float64(p.logVar[j]))
+			}
+			logw[s] = lw
+			hi = max(hi, lw)
+		}
+		var sum float64
+		for s := range k {
+			logw[s] = math.Exp(logw[s] - hi)
+			sum += logw[s]
+		}
+		for s := range k {
+			r := g + s
+			w := float32(logw[s] / sum)
+			for i := r * D; i < (r+1)*D; i++ {
+				p.dLogits[i] *= w
+			}
+			for j := r * latent; j < (r+1)*latent; j++ {
+				p.dMean[j] = 0
+				p.dLogVar[j] = -0.5 * c * w
+			}
+			p.zWeight[r] = c * w
+		}
+	}
+}
+
 // backward adds the gradients of the last forward pass (made with a
 // gradScale) to the parameters' gradients.
 func (m *Model) backward(p *pass, x []float32, n int) {
@@ -287,6 +346,14 @@ func (m *Model) backward(p *pass, x []float32, n int) {
 			in, dIn = p.decH[i-1], p.dDecH[i-1]
 		}
 		m.Decoder[i].Backward(dIn, p.dDecH[i], in, n)
+	}
+
+	// the sampled ½|z|² of the importance-weighted objective
+	if p.weighted {
+		for i := range n * L {
+			p.dZ[i] += p.zWeight[i/L] * p.z[i]
+		}
+		p.weighted = false
 	}
 
 	// z = z_mean + exp(z_log_var/2)·ε

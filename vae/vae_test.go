@@ -123,3 +123,59 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// The importance-weighted bound of k samples per input, with ε held fixed,
+// against finite differences for every parameter.
+func TestIWAEGradient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		k    int
+	}{
+		{"k=3", Config{Input: 7, Hidden: []int{5}, Latent: 2}, 3},
+		{"k=1 deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}, 1},
+		{"k=4 gaussian", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian, Sigma: 0.4}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 9))
+			m, err := New(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 2
+			k, D, L := tc.k, tc.cfg.Input, tc.cfg.Latent
+			x := make([]float32, n*k*D) // each input k times
+			in := randomInput(rng, n, D)
+			for r := range n * k {
+				copy(x[r*D:(r+1)*D], in[(r/k)*D:(r/k+1)*D])
+			}
+			p := m.newPass(n*k, true)
+			fillNormal(p.eps, rng)
+			loss := func() float64 { // (1/n) Σ_i −log (1/k) Σ_s w_is
+				m.forward(p, x, n*k, 0, 0)
+				var total float64
+				for i := range n {
+					var acc logSumExp
+					for s := range k {
+						r := i*k + s
+						lw := -float64(p.recon[r])
+						for j := r * L; j < (r+1)*L; j++ {
+							e, z := float64(p.eps[j]), float64(p.z[j])
+							lw += 0.5 * (e*e - z*z + float64(p.logVar[j]))
+						}
+						acc.add(lw)
+					}
+					total -= acc.value() - math.Log(float64(k))
+				}
+				return total / n
+			}
+			nn.ZeroGrad(m.Params())
+			m.forward(p, x, n*k, 1.0/n, 0)
+			p.importanceWeights(n*k, k, L, 1.0/n)
+			m.backward(p, x, n*k)
+			for _, prm := range m.Params() {
+				nntest.CheckGradient(t, prm.Name, prm.Value, prm.Grad, loss)
+			}
+		})
+	}
+}

@@ -226,7 +226,7 @@ func TestRecipeFlags(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r")
 	code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out, "--hidden", "10,10", "--activation", "tanh",
 		"--epochs", "3", "--batch", "20", "--binarize", "dynamic", "--schedule", "burda", "--validation", "50", "--patience", "5",
-		"--beta", "0.5", "--warmup-epochs", "1", "--likelihood", "bernoulli")
+		"--likelihood", "bernoulli", "--objective", "iwae", "--samples", "3")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -235,7 +235,7 @@ func TestRecipeFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := spec.Train
-	if tr.Binarize != "dynamic" || tr.Schedule != "burda" || tr.Validation != 50 || tr.Patience != 5 || tr.Beta != 0.5 || tr.WarmupEpochs != 1 {
+	if tr.Binarize != "dynamic" || tr.Schedule != "burda" || tr.Validation != 50 || tr.Patience != 5 || tr.Objective != "iwae" || tr.Samples != 3 {
 		t.Errorf("train options %+v", tr)
 	}
 	if _, err := os.Stat(filepath.Join(out, run.BestFile)); err != nil {
@@ -246,6 +246,10 @@ func TestRecipeFlags(t *testing.T) {
 	}
 	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"2", "--schedule", "cosine"); code != 1 || !strings.Contains(stderr, `"cosine"`) {
 		t.Errorf("unknown schedule: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"3", "--epochs", "2", "--beta", "0.5", "--warmup-epochs", "1")
+	if spec, _ := run.LoadSpec(out + "3"); code != 0 || spec.Train.Beta != 0.5 || spec.Train.WarmupEpochs != 1 {
+		t.Errorf("β and warm-up: exit %d, %s", code, stderr)
 	}
 }
 

@@ -50,7 +50,7 @@ given on the command line win over it.`,
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
 				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
-					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "out"} {
+					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "objective", "samples", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
 					}
@@ -106,6 +106,8 @@ given on the command line win over it.`,
 	f.Uint64Var(&s.Train.Seed, "seed", s.Train.Seed, "seed of the weights, shuffling and noise")
 	f.StringVar(&s.Train.Binarize, "binarize", "", "dynamic: train on images binarised anew for every batch, test on a fixed binarisation")
 	f.Float64Var(&s.Train.Beta, "beta", 1, "weight β of the KL term (β-VAE)")
+	f.StringVar(&s.Train.Objective, "objective", "", "elbo (default), or iwae: the importance-weighted bound of --samples draws")
+	f.IntVar(&s.Train.Samples, "samples", 1, "draws of z per image and step")
 	f.StringVar((*string)(&s.Train.Schedule), "schedule", "", "learning-rate schedule: constant (default) or burda (3^i epochs at lr·10^(−i/7), i = 0…7)")
 	f.IntVar(&s.Train.Validation, "validation", 0, "hold out this many training examples; the best epoch's model goes to best.safetensors")
 	f.IntVar(&s.Train.Patience, "patience", 0, "stop when the validation loss has not improved for this many epochs")
@@ -150,6 +152,8 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("beta", func() { spec.Train.Beta = flags.Train.Beta })
 	set("warmup-epochs", func() { spec.Train.WarmupEpochs = flags.Train.WarmupEpochs })
 	set("schedule", func() { spec.Train.Schedule = flags.Train.Schedule })
+	set("objective", func() { spec.Train.Objective = flags.Train.Objective })
+	set("samples", func() { spec.Train.Samples = flags.Train.Samples })
 	set("validation", func() { spec.Train.Validation = flags.Train.Validation })
 	set("patience", func() { spec.Train.Patience = flags.Train.Patience })
 }
