@@ -7,7 +7,8 @@
 // Every /v1 endpoint but GET /v1/model and GET /v1/points takes a POST with
 // a JSON object; the endpoints that take inputs also take PNG images as
 // multipart/form-data (form field "image", repeated). Matrices are arrays of
-// rows; inputs are pixels in [0, 1], row-major.
+// rows; inputs are pixels in [0, 1] (any number of absolute value ≤ 10⁶ for
+// a model with a Gaussian likelihood).
 //
 //	POST /v1/encode       {"inputs": [[x…]…]}            → {"mean": [[…]…], "log_var": [[…]…]}
 //	POST /v1/decode       {"latents": [[z…]…]}           → {"outputs": [[…]…]}
@@ -61,6 +62,10 @@ const (
 	DefaultMaxK           = 10_000
 	DefaultMaxLatentValue = 1000
 )
+
+// maxGaussianInput bounds the absolute value of an input to a model with a
+// Gaussian likelihood, whose inputs are not confined to [0, 1].
+const maxGaussianInput = 1e6
 
 // Options configure a Server. Model is required; every other field may be
 // left zero.
@@ -326,7 +331,11 @@ func (s *Server) inputs(w http.ResponseWriter, r *http.Request, extra ...string)
 	if err := o.allow(append([]string{"inputs"}, extra...)...); err != nil {
 		return nil, 0, nil, err
 	}
-	x, n, err := parseMatrix(o["inputs"], matrixSpec{field: "inputs", cols: s.model.Config.Input, maxRows: s.opts.MaxBatch, lo: 0, hi: 1, what: "the model's input size"})
+	lo, hi := 0.0, 1.0 // a Bernoulli model's inputs are probabilities
+	if s.model.Config.Likelihood == vae.Gaussian {
+		lo, hi = -maxGaussianInput, maxGaussianInput
+	}
+	x, n, err := parseMatrix(o["inputs"], matrixSpec{field: "inputs", cols: s.model.Config.Input, maxRows: s.opts.MaxBatch, lo: lo, hi: hi, what: "the model's input size"})
 	return x, n, o, err
 }
 

@@ -615,3 +615,20 @@ func TestNewRefuses(t *testing.T) {
 		t.Error("New with a test set of the wrong width: no error")
 	}
 }
+
+func TestGaussianInputs(t *testing.T) {
+	m, err := vae.New(vae.Config{Input: 64, Hidden: []int{16}, Latent: 2, Likelihood: vae.Gaussian, Sigma: 1}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := newServer(t, server.Options{Model: m})
+	for _, c := range []struct {
+		value  string
+		status int
+	}{{"1.5", 200}, {"-20", 200}, {"1e7", 400}} {
+		r := do(t, ts, "POST", "/v1/score", "", strings.NewReader(`{"inputs": `+rows(2, 64, c.value)+`}`))
+		if r.status != c.status {
+			t.Errorf("inputs of %s: status %d, want %d (%s)", c.value, r.status, c.status, r.body)
+		}
+	}
+}
