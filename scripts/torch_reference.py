@@ -25,6 +25,15 @@ bench [--threads N] [--steps S] [--arch 784-400-20|784-512-2 ...]
     many times over (OpenMP threads spin while they wait for each other):
     time on a quiet machine.
 
+nll MODEL [--k K] [--n N] [--threads T] [--binarize]
+    Loads a Bernoulli model file written by package vae and estimates the
+    importance-weighted −log p(x) of the first N test images with K samples
+    each, as `vae eval --nll` does (in chunks of 1000 samples, log-sum-exp
+    in float64), and prints one JSON object with the mean NLL, its standard
+    error and the images per second. --binarize uses a binarisation of the
+    test set drawn by torch (not the Go one: compare speed, and the NLL
+    within its standard error).
+
     /usr/bin/python3 scripts/torch_reference.py bench --threads 1
     /usr/bin/python3 scripts/torch_reference.py step in.safetensors out.safetensors
 
@@ -32,6 +41,7 @@ Needs only torch and the standard library.
 """
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -181,6 +191,43 @@ def bench(args):
     print(json.dumps(result, indent=2))
 
 
+def nll(args):
+    """Prints the importance-weighted NLL estimate and its speed."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    model = load_model(args.model)
+    test = read_mnist(args.data, "t10k")[:args.n]
+    if args.binarize:
+        test = torch.bernoulli(test)
+    chunk = 1000
+    per = max(1, chunk // args.k)  # images per chunk when K < chunk
+    out = []
+    start = time.perf_counter()
+    with torch.no_grad():
+        for lo in range(0, test.shape[0], per):
+            x = test[lo:lo + per]
+            mean, log_var = model.encode(x)
+            std = torch.exp(log_var / 2)
+            logw = []
+            for s in range(0, args.k, max(1, chunk // x.shape[0])):
+                k = min(args.k - s, max(1, chunk // x.shape[0]))
+                eps = torch.randn(k, *mean.shape)
+                z = mean + std * eps  # [k, n, latent]
+                logits = model.decode(z)
+                log_px = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+                log_pz_qz = 0.5 * (eps.pow(2) - z.pow(2) + log_var).sum(-1)
+                logw.append((log_px + log_pz_qz).double())
+            logw = torch.cat(logw)  # [K, n]
+            out.append(-(torch.logsumexp(logw, 0) - math.log(args.k)))
+    seconds = time.perf_counter() - start
+    v = torch.cat(out)
+    print(json.dumps({
+        "torch": torch.__version__, "blas": (blas_libraries() or [None])[0], "threads": torch.get_num_threads(),
+        "k": args.k, "n": v.shape[0], "nll": v.mean().item(), "nll_se": (v.std() / math.sqrt(v.shape[0])).item(),
+        "seconds": round(seconds, 2), "images_per_sec": rate(v.shape[0], seconds),
+    }, indent=2))
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -200,17 +247,25 @@ def parse_args():
     b.add_argument("--data", default=os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vae", "mnist"),
                    help="folder with the MNIST IDX files, gzipped or not (default: vae's cache)")
     b.set_defaults(run=bench)
+    n = sub.add_parser("nll", help="importance-weighted NLL of a model file, and its speed")
+    n.add_argument("model", help="model file written by package vae (Bernoulli likelihood)")
+    n.add_argument("--k", type=int, default=5000, help="importance samples per image (default 5000)")
+    n.add_argument("--n", type=int, default=10000, help="test images (default all)")
+    n.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    n.add_argument("--binarize", action="store_true", help="binarise the test images first")
+    n.add_argument("--data", default=b.get_default("data"), help="folder with the MNIST IDX files")
+    n.set_defaults(run=nll)
     return ap.parse_args()
 
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    if ARGS.command == "bench":
+    if ARGS.command in ("bench", "nll"):
         # OpenMP (torch's and OpenBLAS's) reads this once, when torch loads.
         os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
     sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
     import torch
     import torch.nn.functional as F
     from torch import nn
-    from torch_vae import VAE, load_safetensors, read_idx_images, save_safetensors
+    from torch_vae import VAE, load_model, load_safetensors, read_idx_images, save_safetensors
     ARGS.run(ARGS)

@@ -59,7 +59,7 @@ func newEval(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
 	var seed uint64
 	var nll bool
-	var k int
+	var k, first int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "eval MODEL",
@@ -78,6 +78,9 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 			m, test, err := d.load(cmd, logger, a[0])
 			if err != nil {
 				return err
+			}
+			if first > 0 {
+				test = test.Subset(first)
 			}
 			opts := vae.NLLOptions{Seed: seed}
 			if nll {
@@ -108,6 +111,7 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
 	cmd.Flags().BoolVar(&nll, "nll", false, "estimate the negative log-likelihood by importance sampling")
 	cmd.Flags().IntVar(&k, "k", 5000, "importance samples per image for --nll")
+	cmd.Flags().IntVar(&first, "n", 0, "evaluate the first n test images only (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
