@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +32,7 @@ func findBrowser() string {
 }
 
 // explorerOptions is the server the browser test drives: a 784-32-2 model
-// with random weights and 2,000 random test points, or, when
+// with random weights and 10,000 random test points, or, when
 // $VAE_SCREENSHOT_MODEL names a model file or run folder, that model with
 // its run's test set (how docs/explorer.png is made).
 func explorerOptions(t *testing.T) server.Options {
@@ -45,41 +47,37 @@ func explorerOptions(t *testing.T) server.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return server.Options{Model: m, Test: tinySet(2000, 784)}
+	return server.Options{Model: m, Test: tinySet(10_000, 784)}
 }
 
-// TestExplorerInBrowser loads the explorer in headless Chromium, clicks the
-// map and checks that a decoded image appears, draws on the canvas and checks
-// that its point and reconstruction appear, asks for the grid and an
-// interpolation, and saves a screenshot (in the test's temporary folder, and
-// at $VAE_SCREENSHOT if set).
-func TestExplorerInBrowser(t *testing.T) {
-	browser := findBrowser()
-	if browser == "" {
+// browser is a headless Chromium driven through chromedp, with a page open.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// newBrowser starts a headless Chromium on a temporary profile (the test
+// skips when there is none) and opens the explorer served by h. Every
+// console message goes to the test log; an exception in the page fails the
+// test when it ends.
+func newBrowser(t *testing.T, h http.Handler) *browser {
+	path := findBrowser()
+	if path == "" {
 		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
 	}
-	h, err := server.New(explorerOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ts := httptest.NewServer(h)
-	defer ts.Close()
-
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
+	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
+		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1100),
 	)...)
-	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
 
-	// Every console message goes to the test log; an exception fails the test.
 	var mu sync.Mutex
 	var exceptions []string
 	console := chromedp.Console(bctx)
@@ -98,55 +96,102 @@ func TestExplorerInBrowser(t *testing.T) {
 			}
 		}
 	}()
-	defer func() {
+	// Cleanups run last in, first out: the browser stops before the
+	// temporary profile folder is removed.
+	t.Cleanup(func() {
 		cancelBrowser()
+		cancelAlloc()
+		cancel()
 		<-done
 		for _, e := range exceptions {
 			t.Errorf("exception in the page: %s", e)
 		}
-	}()
+	})
+	b := &browser{t, bctx}
+	b.step("loading the page", chromedp.Navigate(ts.URL), chromedp.WaitVisible(`body[data-ready="1"]`))
+	return b
+}
 
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+func (b *browser) step(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
 	}
-	eval := func(what, expr string) float64 {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-	}
-	// brightness is the mean pixel value of a canvas, 0 for black or empty.
-	brightness := func(id string) float64 {
-		return eval("brightness of #"+id, `(() => {
-			const c = document.getElementById("`+id+`");
-			const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-			let s = 0;
-			for (let i = 0; i < d.length; i += 4) s += d[i];
-			return s / (d.length / 4) / 255;
-		})()`)
-	}
+}
 
-	step("loading the page", chromedp.Navigate(ts.URL), chromedp.WaitVisible(`body[data-ready="1"]`))
+// eval evaluates a JavaScript expression whose value is a number.
+func (b *browser) eval(what, expr string) float64 {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// poll waits until a JavaScript expression is true.
+func (b *browser) poll(what, expr string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	}
+}
+
+// brightness is the mean pixel value of a canvas, 0 for black or empty.
+func (b *browser) brightness(id string) float64 {
+	return b.eval("brightness of #"+id, `(() => {
+		const c = document.getElementById("`+id+`");
+		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let s = 0;
+		for (let i = 0; i < d.length; i += 4) s += d[i];
+		return s / (d.length / 4) / 255;
+	})()`)
+}
+
+// clickMap clicks the map at (x, y) from its top left corner.
+func (b *browser) clickMap(x, y float64) {
+	b.t.Helper()
+	b.step("scrolling to the map", chromedp.ScrollIntoView("#map"))
+	mx := b.eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
+	my := b.eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
+	b.step("clicking the map", chromedp.MouseClickXY(mx+x, my+y, chromedp.ButtonLeft))
+}
+
+// TestExplorerInBrowser loads the explorer in headless Chromium, clicks the
+// map and checks that a decoded image appears, draws on the canvas and checks
+// that its point and reconstruction appear, asks for the grid and an
+// interpolation, and saves a screenshot (in the test's temporary folder, and
+// at $VAE_SCREENSHOT if set).
+func TestExplorerInBrowser(t *testing.T) {
+	if findBrowser() == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	h, err := server.New(explorerOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t, h)
+	step, eval, poll, brightness := br.step, br.eval, br.poll, br.brightness
+
 	poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
 	if n := eval("points drawn", `state.pts.n`); n < 1 {
 		t.Fatalf("%v test points on the map", n)
 	}
 
+	// Redrawing the map, all its points, must be quick enough for zooming
+	// and panning without stutter.
+	ms := eval("redrawing the map", `(() => {
+		const t0 = performance.now();
+		for (let i = 0; i < 20; i++) drawMap();
+		return (performance.now() - t0) / 20;
+	})()`)
+	t.Logf("redrawing the map of %v points: %.2f ms", eval("points", `state.pts.n`), ms)
+	if ms > 50 {
+		t.Errorf("redrawing the map takes %.1f ms, want < 50", ms)
+	}
+
 	// Click the map away from the origin: the decoded image of that point.
-	mx := eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
-	my := eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
-	step("clicking the map", chromedp.MouseClickXY(mx+470, my+180, chromedp.ButtonLeft))
+	br.clickMap(470, 180)
 	poll("the clicked point decoded", `document.getElementById("decoded").dataset.z !== "0,0"`)
 	if b := brightness("decoded"); b <= 0 || math.IsNaN(b) {
 		t.Errorf("decoded image after a click: brightness %v, want > 0", b)
@@ -192,10 +237,8 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 
 	// Interpolate from the drawing to the clicked point, and show the grid.
-	step("setting A", chromedp.Click("#set-a"), chromedp.ScrollIntoView("#map"))
-	mx = eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
-	my = eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
-	step("clicking the map again", chromedp.MouseClickXY(mx+120, my+110, chromedp.ButtonLeft))
+	step("setting A", chromedp.Click("#set-a"))
+	br.clickMap(120, 110)
 	poll("the clicked point pinned again", `document.getElementById("pinned-text").textContent !== "pinned: the drawing's encoding (red ring)"`)
 	step("setting B", chromedp.Click("#set-b"))
 	poll("the interpolation", `document.getElementById("interp").width === 10 * state.cols`)
@@ -205,16 +248,19 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("grid brightness %v, want > 0", b)
 	}
 	if e := eval("error banner", `document.getElementById("error").hidden ? 0 : 1`); e != 0 {
-		text, _ := chromedp.Run(bctx, chromedp.TextContent("#error"))
+		text, _ := chromedp.Run(br.ctx, chromedp.TextContent("#error"))
 		t.Errorf("the page shows an error: %s", text)
 	}
 
 	// Hover without clicking decodes too; scroll back up for the screenshot.
+	step("scrolling to the map", chromedp.ScrollIntoView("#map"))
+	mx := eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
+	my := eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
 	step("hovering", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, mx+200, my+400))
 	poll("the hovered point decoded", `document.getElementById("decoded").dataset.z !== state.z.join(",")`)
 	eval("scrolling up", `window.scrollTo(0, 0), 0`)
 
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
@@ -227,5 +273,42 @@ func TestExplorerInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", p)
+	}
+}
+
+// TestExplorerPCAInBrowser checks the explorer of a model with 5 latent
+// dimensions: the map shows the principal plane and says so, a click decodes,
+// there is a slider per dimension, and choosing two dimensions redraws the
+// map.
+func TestExplorerPCAInBrowser(t *testing.T) {
+	if findBrowser() == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	m, err := vae.New(vae.Config{Input: 784, Hidden: []int{32}, Latent: 5}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.New(server.Options{Model: m, Test: tinySet(500, 784)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t, h)
+	br.poll("the PCA projection", `state.proj.kind === "pca" && document.getElementById("projection-note").textContent.startsWith("Principal plane")`)
+	if n := br.eval("sliders", `document.querySelectorAll("#sliders input").length`); n != 5 {
+		t.Errorf("%v sliders, want 5", n)
+	}
+	br.poll("the origin decoded", `document.getElementById("decoded").dataset.z !== undefined`)
+	before := br.eval("z", `Number(document.getElementById("decoded").dataset.z.split(",")[0])`)
+	br.clickMap(100, 100)
+	br.poll("the clicked point decoded", `Number(document.getElementById("decoded").dataset.z.split(",")[0]) !== `+strconv.FormatFloat(before, 'g', -1, 64))
+	br.step("choosing dimensions 2 and 3",
+		chromedp.SetValue("#projection", "dims"),
+		chromedp.SetValue("#dim-x", "2"),
+		chromedp.SetValue("#dim-y", "3"),
+	)
+	br.eval("applying them", `document.getElementById("projection").onchange(), 0`)
+	br.poll("the note on dimensions", `document.getElementById("projection-note").textContent.startsWith("Latent dimensions 2 (x) and 3 (y)")`)
+	if x := br.eval("first point", `state.px[0] - Math.fround(state.pts.mean[0][2])`); x != 0 {
+		t.Errorf("point 0 is at x = mean[0][2] + %v", x)
 	}
 }
