@@ -128,15 +128,14 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 
 // nllWorker holds one goroutine's buffers for NLL.
 type nllWorker struct {
-	m      *Model
-	k      int
-	p      *pass
-	target []float32 // [chunk, Input]: the input each row's sample is of
-	logw   []float64 // [chunk]: log p(z) − log q(z|x) of each row
+	m    *Model
+	k    int
+	p    *pass
+	logw []float64 // [chunk]: log p(z) − log q(z|x) of each row
 }
 
 func (m *Model) newNLLWorker(k int) *nllWorker {
-	return &nllWorker{m: m, k: k, p: m.getPass(), target: make([]float32, chunk*m.Config.Input), logw: make([]float64, chunk)}
+	return &nllWorker{m: m, k: k, p: m.getPass(), logw: make([]float64, chunk)}
 }
 
 // run estimates −log p(x) into nll for the rows of x, whose posterior means
@@ -168,12 +167,12 @@ func (w *nllWorker) run(nll []float64, x, mean, logVar []float32, first int, see
 				s += e*e - zj*zj + float64(lv[j])
 			}
 			w.logw[r] = s / 2
-			copy(w.target[r*D:(r+1)*D], x[i*D:(i+1)*D])
 		}
 		m.decode(p, p.z, rowsN)
-		m.reconstruction(nil, p.recon[:rowsN], p.logits[:rowsN*D], w.target[:rowsN*D], 1)
 		for r := range rowsN {
-			acc[(lo+r)/K].add(w.logw[r] - float64(p.recon[r]))
+			i := (lo + r) / K
+			rec := m.reconstruction(nil, nil, p.logits[r*D:(r+1)*D], x[i*D:(i+1)*D], 1)
+			acc[i].add(w.logw[r] - rec)
 		}
 	}
 	for i, a := range acc {
