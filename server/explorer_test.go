@@ -57,7 +57,7 @@ type browser struct {
 }
 
 // newBrowser starts a headless Chromium on a temporary profile (the test
-// skips when there is none) and opens the explorer served by h. Every
+// skips when there is none) and opens the explorer served by h (see ready). Every
 // console message goes to the test log; an exception in the page fails the
 // test when it ends.
 func newBrowser(t *testing.T, h http.Handler) *browser {
@@ -108,8 +108,14 @@ func newBrowser(t *testing.T, h http.Handler) *browser {
 		}
 	})
 	b := &browser{t, bctx}
-	b.step("loading the page", chromedp.Navigate(ts.URL), chromedp.WaitVisible(`body[data-ready="1"]`))
+	b.step("loading the page", chromedp.Navigate(ts.URL))
 	return b
+}
+
+// ready waits until the explorer has loaded the model and drawn the map.
+func (b *browser) ready() {
+	b.t.Helper()
+	b.poll("the page", `document.body.dataset.ready === "1"`)
 }
 
 func (b *browser) step(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -171,6 +177,7 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	br := newBrowser(t, h)
+	br.ready()
 	step, eval, poll, brightness := br.step, br.eval, br.poll, br.brightness
 
 	poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
@@ -293,6 +300,7 @@ func TestExplorerPCAInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	br := newBrowser(t, h)
+	br.ready()
 	br.poll("the PCA projection", `state.proj.kind === "pca" && document.getElementById("projection-note").textContent.startsWith("Principal plane")`)
 	if n := br.eval("sliders", `document.querySelectorAll("#sliders input").length`); n != 5 {
 		t.Errorf("%v sliders, want 5", n)
@@ -311,4 +319,20 @@ func TestExplorerPCAInBrowser(t *testing.T) {
 	if x := br.eval("first point", `state.px[0] - Math.fround(state.pts.mean[0][2])`); x != 0 {
 		t.Errorf("point 0 is at x = mean[0][2] + %v", x)
 	}
+}
+
+// TestExplorerTokenInBrowser checks that the explorer of a server with a
+// token asks for it, and works once it has it.
+func TestExplorerTokenInBrowser(t *testing.T) {
+	if findBrowser() == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	h, err := server.New(server.Options{Model: tinyModel(t, 2), Token: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t, h)
+	br.step("entering the token", chromedp.WaitVisible("#token"), chromedp.SendKeys("#token", "s3cret"), chromedp.Click("#token-form button"))
+	br.ready()
+	br.poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
 }
