@@ -586,7 +586,21 @@ func TestServeDrains(t *testing.T) {
 		got <- response{status: resp.StatusCode, body: b}
 	}()
 	pw.Write([]byte(`{"n": `))
-	time.Sleep(100 * time.Millisecond) // the request is under way
+	// Wait until the request is in the handler, reading its body.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get("http://" + l.Addr().String() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if bytes.Contains(b, []byte("\nvae_http_requests_in_flight 1\n")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the request did not reach the handler within 10 s")
+		}
+	}
 	cancel()
 	time.Sleep(100 * time.Millisecond)
 	select {
