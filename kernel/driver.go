@@ -85,13 +85,16 @@ var (
 	// parMinWork is the least m·n·k worth splitting over goroutines. Waking
 	// a pooled goroutine takes some microseconds (a futex wake, and the
 	// scheduler lets the waker's P keep a readied goroutine for ~3µs before
-	// another P may steal it). Measured on the 2-vCPU AMD EPYC development
-	// machine, splitting the batch-128 products of a training step (up to
-	// 784·512·128 ≈ 2²⁵·⁶ multiply-adds) made `vae bench` train slower at 2
-	// threads than at 1 (30k against 38k samples/s for 784-400-20) with a
-	// threshold of 2²²; at 2²⁶ they stay on one goroutine and the batch-1000
-	// inference products (≥ 2²⁸) still split, 1.7× faster at 2 threads.
-	parMinWork = 1 << 26
+	// another P may steal it), and the two halves of a product share its
+	// operands between cores. Package vae spreads its work over threads
+	// itself, by rows (shards of a training batch, chunks of an inference
+	// batch), which measured faster on the 2-vCPU AMD EPYC development
+	// machine than splitting each product: `vae bench` at 2 threads trained
+	// 784-400-20 at 30k samples/s with products split from 2²², against
+	// 38k unsplit and 44k with shards. The threshold keeps the products of
+	// its batches (up to 1000·784·512 ≈ 2²⁸·⁶ multiply-adds) whole and
+	// splits only larger ones.
+	parMinWork = 1 << 29
 
 	// smallMergeK: the transposed strategy writes Cᵀ to a buffer and adds it
 	// to C, an extra m·n pass that only pays when k is not tiny.

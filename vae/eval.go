@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"gonum.org/v1/gonum/stat"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // Scores returns the loss of each row of x [n, Input] with one draw of ε per
@@ -23,9 +24,11 @@ func (m *Model) Scores(x []float32, rng *rand.Rand) ([]Loss, error) {
 	if err != nil {
 		return nil, err
 	}
+	eps := make([]float32, n*L) // drawn in row order, whatever the threads
+	fillNormal(eps, rng)
 	out := make([]Loss, n)
 	m.forChunks(n, func(p *pass, lo, hi int) {
-		fillNormal(p.eps[:(hi-lo)*L], rng)
+		copy(p.eps, eps[lo*L:hi*L])
 		m.forward(p, x[lo*D:hi*D], hi-lo, 0, 0)
 		for i := range hi - lo {
 			r, k := float64(p.recon[i]), float64(p.kl[i])
@@ -57,7 +60,7 @@ type NLLOptions struct {
 // When ctx is cancelled NLL stops between blocks and returns an error
 // wrapping ctx.Err().
 func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float64, error) {
-	D, L := m.Config.Input, m.Config.Latent
+	D := m.Config.Input
 	n, err := rows("nll: x", x, D)
 	if err != nil {
 		return nil, err
@@ -68,10 +71,6 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 	}
 	if K < 0 {
 		return nil, fmt.Errorf("nll: K = %d, want ≥ 1", K)
-	}
-	mean, logVar, err := m.Encode(x)
-	if err != nil {
-		return nil, err
 	}
 
 	// The work comes in units of g whole inputs, whose K samples each are
@@ -104,7 +103,7 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 					return
 				}
 				lo, hi := u*g, min(n, (u+1)*g)
-				w.run(nll[lo:hi], x[lo*D:hi*D], mean[lo*L:hi*L], logVar[lo*L:hi*L], lo, opts.Seed)
+				w.run(nll[lo:hi], x[lo*D:hi*D], lo, opts.Seed)
 				mu.Lock()
 				done += hi - lo
 				if opts.Progress != nil {
@@ -138,13 +137,14 @@ func (m *Model) newNLLWorker(k int) *nllWorker {
 	return &nllWorker{m: m, k: k, p: m.getPass(), logw: make([]float64, chunk)}
 }
 
-// run estimates −log p(x) into nll for the rows of x, whose posterior means
-// and log-variances are mean and logVar; the first is input number first,
-// whose number picks its stream of samples.
-func (w *nllWorker) run(nll []float64, x, mean, logVar []float32, first int, seed uint64) {
+// run estimates −log p(x) into nll for the rows of x; the first is input
+// number first, whose number picks its stream of samples.
+func (w *nllWorker) run(nll []float64, x []float32, first int, seed uint64) {
 	m, p, K := w.m, w.p, w.k
 	D, L := m.Config.Input, m.Config.Latent
 	n := len(nll)
+	m.encode(p, x, n) // decoding leaves p.mean and p.logVar alone
+	mean, logVar := p.mean[:n*L], p.logVar[:n*L]
 	acc := make([]logSumExp, n)
 	rngs := make([]*rand.Rand, n)
 	for i := range rngs {

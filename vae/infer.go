@@ -3,6 +3,9 @@ package vae
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/govae/vae/nn"
 )
@@ -26,14 +29,32 @@ func rows(name string, v []float32, width int) (int, error) {
 	return len(v) / width, nil
 }
 
-// forChunks runs f over the rows of an n-row batch, chunk rows at a time,
-// with one inference pass.
+// forChunks runs f over the rows of an n-row batch in chunks of up to chunk
+// rows, cut so that every thread (GOMAXPROCS) gets some, on as many
+// goroutines, each with its inference pass. f must touch only what belongs
+// to its rows [lo, hi).
 func (m *Model) forChunks(n int, f func(p *pass, lo, hi int)) {
-	p := m.getPass()
-	defer m.passes.Put(p)
-	for lo := 0; lo < n; lo += chunk {
-		f(p, lo, min(lo+chunk, n))
+	threads := runtime.GOMAXPROCS(0)
+	size := min(chunk, (n+threads-1)/threads)
+	chunks := (n + size - 1) / size
+	run := func(next *atomic.Int64) {
+		p := m.getPass()
+		defer m.passes.Put(p)
+		for {
+			c := int(next.Add(1)) - 1
+			if c >= chunks {
+				return
+			}
+			f(p, c*size, min((c+1)*size, n))
+		}
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(threads, chunks) - 1 {
+		wg.Go(func() { run(&next) })
+	}
+	run(&next)
+	wg.Wait()
 }
 
 // getPass returns an inference pass over up to chunk rows, from m.passes
@@ -116,17 +137,18 @@ func (m *Model) Sample(n int, rng *rand.Rand) []float32 {
 // Loss returns the per-sample cost of the rows of x [n, Input], with one
 // draw of ε per row from rng. Targets are x itself, in [0, 1].
 func (m *Model) Loss(x []float32, rng *rand.Rand) (Loss, error) {
-	D := m.Config.Input
-	n, err := rows("loss: x", x, D)
+	scores, err := m.Scores(x, rng)
 	if err != nil {
 		return Loss{}, err
 	}
-	var recon, kl float64
-	m.forChunks(n, func(p *pass, lo, hi int) {
-		fillNormal(p.eps[:(hi-lo)*m.Config.Latent], rng)
-		r, k := m.forward(p, x[lo*D:hi*D], hi-lo, 0, 0)
-		recon += r
-		kl += k
-	})
-	return Loss{Total: (recon + kl) / float64(n), Recon: recon / float64(n), KL: kl / float64(n)}, nil
+	var l Loss
+	for _, s := range scores {
+		l.Recon += s.Recon
+		l.KL += s.KL
+	}
+	n := float64(len(scores))
+	l.Recon /= n
+	l.KL /= n
+	l.Total = l.Recon + l.KL
+	return l, nil
 }
