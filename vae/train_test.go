@@ -100,6 +100,18 @@ func TestTrainDeterministic(t *testing.T) {
 	}
 }
 
+// trainBlobs trains a small model on n blobs, tests it on n/5 others, and
+// returns its weights and progress.
+func trainBlobs(t *testing.T, opts TrainOptions, n int) ([]float32, *Progress) {
+	t.Helper()
+	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
+	p, err := m.Train(context.Background(), blobs(n, 16, 1), blobs(n/5, 16, 2), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return weights(m), p
+}
+
 // With a batch cut into shards, one per thread, training is still
 // reproducible, and it learns as the one-shard step does.
 func TestTrainShardedDeterministic(t *testing.T) {
@@ -108,17 +120,9 @@ func TestTrainShardedDeterministic(t *testing.T) {
 	if s := shards(bs, 1); s != 3 {
 		t.Fatalf("shards(%d) = %d at GOMAXPROCS 3, want 3", bs, s)
 	}
-	train := func() ([]float32, *Progress) {
-		m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
-		opts := TrainOptions{Epochs: 20, BatchSize: bs, Seed: 3, Optim: optim.Config{LR: 1e-2}}
-		p, err := m.Train(context.Background(), blobs(500, 16, 1), blobs(100, 16, 2), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return weights(m), p
-	}
-	a, p := train()
-	b, _ := train()
+	opts := TrainOptions{Epochs: 20, BatchSize: bs, Seed: 3, Optim: optim.Config{LR: 1e-2}}
+	a, p := trainBlobs(t, opts, 500)
+	b, _ := trainBlobs(t, opts, 500)
 	if !slices.Equal(a, b) {
 		t.Fatal("two sharded runs with the same seed gave different weights")
 	}
@@ -267,16 +271,8 @@ func TestIWAETrains(t *testing.T) {
 		if s := shards(32, opts.Samples); s != 2 {
 			t.Fatalf("shards(32, %d) = %d at GOMAXPROCS 2, want 2", opts.Samples, s)
 		}
-		train := func() ([]float32, *Progress) {
-			m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
-			p, err := m.Train(context.Background(), blobs(200, 16, 1), blobs(40, 16, 2), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return weights(m), p
-		}
-		a, p := train()
-		b, _ := train()
+		a, p := trainBlobs(t, opts, 200)
+		b, _ := trainBlobs(t, opts, 200)
 		if !slices.Equal(a, b) {
 			t.Errorf("%s k=%d: two runs gave different weights", opts.Objective, opts.Samples)
 		}

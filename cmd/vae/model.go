@@ -167,14 +167,7 @@ model finds unlikely.`,
 				cw.Flush()
 				return cw.Error()
 			}
-			if out == "-" {
-				return write(stdout)
-			}
-			if err := atomicfile.Write(out, write); err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, out)
-			return nil
+			return writeTo(stdout, out, write)
 		},
 	}
 	d.add(cmd)
@@ -282,19 +275,25 @@ z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
 				return err
 			}
 			write := func(w io.Writer) error { return writeLatentCSV(w, test.Labels, mean, logVar, m.Config.Latent) }
-			if out == "-" {
-				return write(stdout)
-			}
-			if err := atomicfile.Write(out, write); err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, out)
-			return nil
+			return writeTo(stdout, out, write)
 		},
 	}
 	d.add(cmd)
 	cmd.Flags().StringVarP(&out, "out", "o", "latent.csv", "CSV file to write, - for stdout")
 	return cmd
+}
+
+// writeTo runs write on stdout when out is "-", else on the file out,
+// atomically, and then prints the file's name.
+func writeTo(stdout io.Writer, out string, write func(io.Writer) error) error {
+	if out == "-" {
+		return write(stdout)
+	}
+	if err := atomicfile.Write(out, write); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, out)
+	return nil
 }
 
 func writeLatentCSV(w io.Writer, labels []uint8, mean, logVar []float32, L int) error {
