@@ -112,6 +112,7 @@ var ewConst = func() (c [nEwConst][16]float32) {
 		cOne: 1, cTwo: 2,
 		c127: math.Float32frombits(127),
 		cL13: 1.0 / 13, cL11: 1.0 / 11, cL9: 1.0 / 9, cL7: 1.0 / 7, cL5: 1.0 / 5, cL3: 1.0 / 3,
+		cTanhClamp: tanhClamp,
 	}
 	for i := range c {
 		for j := range c[i] {
@@ -145,6 +146,7 @@ const (
 	cL7
 	cL5
 	cL3
+	cTanhClamp
 	nEwConst
 )
 
@@ -260,6 +262,43 @@ func sigmoidFrom(l, e float32) float32 {
 		return e * q
 	}
 	return q
+}
+
+// tanhClamp bounds |x| in tanh: tanh(9.1) rounds to 1 in float32, and
+// e^−2·9.1 keeps the scale 2ⁿ of the exponential a normal float.
+const tanhClamp = 9.1
+
+// tanhGo returns tanh(x) in float32 as the assembly computes it (but for
+// the FMAs, which Go may or may not fuse): (1 − e)/(1 + e) = −m/(2 + m)
+// with m = e − 1 = expm1(−2|x|), the sign of x restored. expm1 comes from
+// the exponential's reduction −2|x| = n·ln2 + r as 2ⁿ·expm1(r) + (2ⁿ − 1),
+// with expm1(r) = r + r²·P(r) from Cephes' polynomial, so nothing cancels
+// for small |x|.
+func tanhGo(x float32) float32 {
+	if x != x {
+		return x
+	}
+	t := -2 * min(float32(math.Abs(float64(x))), tanhClamp)
+	tt := t*math.Log2E + expMagic
+	n := tt - expMagic
+	ni := int32(math.Float32bits(tt) - math.Float32bits(expMagic))
+	r := t - n*ln2Hi - n*ln2Lo
+	p := ((((expP0*r+expP1)*r+expP2)*r+expP3)*r+expP4)*r + expP5
+	m := p*(r*r) + r
+	s := math.Float32frombits(uint32(ni+127) << 23)
+	m = s*m + (s - 1)
+	return float32(math.Copysign(float64(-m/(2+m)), float64(x)))
+}
+
+// Tanh writes tanh(x) into y element-wise (y may alias x, and must be at
+// least as long), within 4 ulp of the exact value (tested over the whole
+// float32 range). NaN gives NaN.
+func Tanh(y, x []float32) {
+	y = y[:len(x)]
+	done := tanhVec(y, x)
+	for i := done; i < len(x); i++ {
+		y[i] = tanhGo(x[i])
+	}
 }
 
 // Sigmoid writes 1/(1+e^−x) into y element-wise (y may alias x, and must

@@ -107,3 +107,33 @@ func sigmoidVec(y, x []float32) int {
 	}
 	return n
 }
+
+// tanh512 and tanh256 run Tanh over n elements, n a multiple of 16 or 8.
+//
+//go:noescape
+func tanh512(n int, y, x *float32, c *[nEwConst][16]float32)
+
+//go:noescape
+func tanh256(n int, y, x *float32, c *[nEwConst][16]float32)
+
+// tanhVec runs the vector path of Tanh over the whole vectors at the start
+// of x (y as long) and returns how many it did.
+func tanhVec(y, x []float32) int {
+	var n int
+	switch ewLevel {
+	case ewAVX512:
+		n = len(x) &^ 15
+	case ewAVX2:
+		n = len(x) &^ 7
+	}
+	if n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	if ewLevel == ewAVX512 {
+		tanh512(n, &y[0], &x[0], &ewConst)
+	} else {
+		tanh256(n, &y[0], &x[0], &ewConst)
+	}
+	return n
+}

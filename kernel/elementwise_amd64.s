@@ -385,3 +385,110 @@ sigdone256:
 	FTZ_OFF
 	VZEROUPPER
 	RET
+
+// TANH sets Z5 (Y5) to tanh(x) for x in Z0 (Y0), as tanhGo: a = min(|x|,
+// 9.1), −2a = n·ln2 + r, m = 2ⁿ·expm1(r) + (2ⁿ − 1) with expm1(r) = r +
+// r²·P(r), tanh = −m/(2 + m), then x's sign, and NaN for NaN. It uses
+// Z1–Z8 (Y1–Y8). 1408(AX) holds 9.1.
+
+// func tanh512(n int, y, x *float32, c *[nEwConst][16]float32)
+TEXT ·tanh512(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ c+24(FP), AX
+	XORQ BX, BX
+
+tanhloop512:
+	CMPQ BX, CX
+	JGE  tanhdone512
+	VMOVUPS     (SI)(BX*4), Z0
+	VPANDD      0(AX), Z0, Z1
+	VMINPS      1408(AX), Z1, Z1
+	VADDPS      Z1, Z1, Z3
+	VPORD       64(AX), Z3, Z3
+	VMOVUPS     256(AX), Z4
+	VFMADD231PS 192(AX), Z3, Z4
+	VSUBPS      256(AX), Z4, Z5
+	VMOVAPS     Z3, Z6
+	VFMADD231PS 320(AX), Z5, Z6
+	VFMADD231PS 384(AX), Z5, Z6
+	VMOVUPS     448(AX), Z7
+	VFMADD213PS 512(AX), Z6, Z7
+	VFMADD213PS 576(AX), Z6, Z7
+	VFMADD213PS 640(AX), Z6, Z7
+	VFMADD213PS 704(AX), Z6, Z7
+	VFMADD213PS 768(AX), Z6, Z7
+	VMULPS      Z6, Z6, Z8
+	VFMADD213PS Z6, Z8, Z7
+	VPSUBD      256(AX), Z4, Z4
+	VPADDD      960(AX), Z4, Z4
+	VPSLLD      $23, Z4, Z4
+	VSUBPS      832(AX), Z4, Z5
+	VFMADD231PS Z4, Z7, Z5
+	VADDPS      896(AX), Z5, Z6
+	VPXORD      64(AX), Z5, Z5
+	VDIVPS      Z6, Z5, Z5
+	VPANDD      0(AX), Z5, Z5
+	VPANDD      64(AX), Z0, Z2
+	VPORD       Z2, Z5, Z5
+	VCMPPS      $3, Z0, Z0, K1
+	VMOVAPS     Z0, K1, Z5
+	VMOVUPS     Z5, (DI)(BX*4)
+	ADDQ        $16, BX
+	JMP         tanhloop512
+
+tanhdone512:
+	VZEROUPPER
+	RET
+
+// func tanh256(n int, y, x *float32, c *[nEwConst][16]float32)
+TEXT ·tanh256(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ c+24(FP), AX
+	XORQ BX, BX
+
+tanhloop256:
+	CMPQ BX, CX
+	JGE  tanhdone256
+	VMOVUPS     (SI)(BX*4), Y0
+	VANDPS      0(AX), Y0, Y1
+	VMINPS      1408(AX), Y1, Y1
+	VADDPS      Y1, Y1, Y3
+	VORPS       64(AX), Y3, Y3
+	VMOVUPS     256(AX), Y4
+	VFMADD231PS 192(AX), Y3, Y4
+	VSUBPS      256(AX), Y4, Y5
+	VMOVAPS     Y3, Y6
+	VFMADD231PS 320(AX), Y5, Y6
+	VFMADD231PS 384(AX), Y5, Y6
+	VMOVUPS     448(AX), Y7
+	VFMADD213PS 512(AX), Y6, Y7
+	VFMADD213PS 576(AX), Y6, Y7
+	VFMADD213PS 640(AX), Y6, Y7
+	VFMADD213PS 704(AX), Y6, Y7
+	VFMADD213PS 768(AX), Y6, Y7
+	VMULPS      Y6, Y6, Y8
+	VFMADD213PS Y6, Y8, Y7
+	VPSUBD      256(AX), Y4, Y4
+	VPADDD      960(AX), Y4, Y4
+	VPSLLD      $23, Y4, Y4
+	VSUBPS      832(AX), Y4, Y5
+	VFMADD231PS Y4, Y7, Y5
+	VADDPS      896(AX), Y5, Y6
+	VXORPS      64(AX), Y5, Y5
+	VDIVPS      Y6, Y5, Y5
+	VANDPS      0(AX), Y5, Y5
+	VANDPS      64(AX), Y0, Y2
+	VORPS       Y2, Y5, Y5
+	VCMPPS      $3, Y0, Y0, Y2
+	VBLENDVPS   Y2, Y0, Y5, Y5
+	VMOVUPS     Y5, (DI)(BX*4)
+	ADDQ        $8, BX
+	JMP         tanhloop256
+
+tanhdone256:
+	VZEROUPPER
+	RET

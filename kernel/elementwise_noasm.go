@@ -10,3 +10,5 @@ func adamVec(value, grad, m, v []float32, c *[8]float32) int { return 0 }
 func bceVec(grad, logits, targets []float32, scale float32) (int, float64) { return 0, 0 }
 
 func sigmoidVec(y, x []float32) int { return 0 }
+
+func tanhVec(y, x []float32) int { return 0 }

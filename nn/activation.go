@@ -36,9 +36,7 @@ func (a Activation) Forward(y, x []float32) {
 			y[i] = max(v, 0)
 		}
 	case Tanh:
-		for i, v := range x {
-			y[i] = float32(math.Tanh(float64(v)))
-		}
+		kernel.Tanh(y, x) // vectorised, within 4 ulp
 	case Softplus:
 		for i, v := range x {
 			y[i] = float32(softplus(float64(v)))
