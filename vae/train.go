@@ -180,9 +180,10 @@ const (
 	streamBinarize = 1 << 48 // + the row's place in the run
 )
 
-// Train fits m to train by minimising the per-sample negative ELBO with
-// minibatch stochastic gradients, evaluating on test (which may be nil)
-// after every epoch, and continues from opts.Resume when that is set.
+// Train fits m to train by minimising the per-sample negative ELBO (or the
+// objective opts names) with minibatch stochastic gradients, evaluating on
+// test (which may be nil) after every epoch, and continues from opts.Resume
+// when that is set. The work of a step is spread over GOMAXPROCS threads.
 //
 // When ctx is cancelled, Train stops before the next step and returns the
 // progress so far with an error wrapping ctx.Err(); save it with
