@@ -34,6 +34,10 @@ type TrainOptions struct {
 	// Beta weighs the KL term of the objective, recon + β·KL (the β-VAE of
 	// Higgins et al. 2017); default 1, the ELBO.
 	Beta float64 `json:"beta,omitempty" yaml:"beta,omitempty"`
+	// WarmupEpochs, if positive, ramps β linearly from 0 to Beta over that
+	// many epochs, step by step (KL annealing, Bowman et al. 2016), against
+	// the collapse of the posterior onto the prior early in training.
+	WarmupEpochs int `json:"warmup_epochs,omitempty" yaml:"warmup_epochs,omitempty"`
 	// Schedule sets the learning rate of each epoch from Optim.LR:
 	// "constant" (default) or "burda" (optim.Burda).
 	Schedule optim.Schedule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
@@ -54,10 +58,6 @@ type TrainOptions struct {
 	Objective string `json:"objective,omitempty" yaml:"objective,omitempty"`
 	// Samples is the number of draws of z per input and step; default 1.
 	Samples int `json:"samples,omitempty" yaml:"samples,omitempty"`
-	// WarmupEpochs, if positive, ramps β linearly from 0 to Beta over that
-	// many epochs, step by step (KL annealing, Bowman et al. 2016), against
-	// the collapse of the posterior onto the prior early in training.
-	WarmupEpochs int `json:"warmup_epochs,omitempty" yaml:"warmup_epochs,omitempty"`
 
 	// OnBatch, if set, is called after every training step.
 	OnBatch func(epoch, batch, batches int, l Loss) `json:"-" yaml:"-"`

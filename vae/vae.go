@@ -17,7 +17,8 @@
 // VAE example does.
 //
 // A Model is safe for concurrent use by the inference methods (Encode,
-// Decode, Reconstruct, Sample, Loss); Train must have the model to itself.
+// Decode, DecodeTo, Reconstruct, Sample, Loss, Scores, NLL, Evaluate);
+// Train must have the model to itself.
 package vae
 
 import (
