@@ -47,9 +47,13 @@ import resource
 import sys
 import time
 
-# Recipes of the two reference examples: initialisation and Adam epsilon.
+# Recipes: the two reference examples and Burda et al.'s network, with their
+# initialisation and Adam epsilon.
 RECIPES = {
     "784-400-20": {"config": {"input": 784, "hidden": [400], "latent": 20, "activation": "relu", "init": "pytorch"}, "adam_eps": 1e-8},
+    # Burda et al. (2016)'s one-stochastic-layer VAE (they train it at batch 20:
+    # bench --arch 784-200-200-50 --batch 20)
+    "784-200-200-50": {"config": {"input": 784, "hidden": [200, 200], "latent": 50, "activation": "tanh", "init": "glorot"}, "adam_eps": 1e-4},
     "784-512-2": {"config": {"input": 784, "hidden": [512], "latent": 2, "activation": "relu", "init": "glorot"}, "adam_eps": 1e-7},
 }
 
@@ -242,7 +246,7 @@ def parse_args():
     b.add_argument("--repeats", type=int, default=3, help="inference passes over the test set; the best counts (default 3)")
     b.add_argument("--batch", type=int, default=128, help="training batch size (default 128)")
     b.add_argument("--infer-batch", type=int, default=1000, help="inference batch size (default 1000)")
-    b.add_argument("--arch", nargs="+", choices=sorted(RECIPES), default=sorted(RECIPES, reverse=True),
+    b.add_argument("--arch", nargs="+", choices=sorted(RECIPES), default=["784-400-20", "784-512-2"],
                    help="architectures to time (default both)")
     b.add_argument("--data", default=os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vae", "mnist"),
                    help="folder with the MNIST IDX files, gzipped or not (default: vae's cache)")
