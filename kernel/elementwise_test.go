@@ -413,3 +413,29 @@ func BenchmarkTanh(b *testing.B) {
 		})
 	}
 }
+
+// tinyPair multiplies to a subnormal; mul32 keeps the compiler from
+// folding the product.
+var tinyPair = []float32{1e-30, 1e-10}
+
+//go:noinline
+func mul32(a, b float32) float32 { return a * b }
+
+// The kernels that set flush-to-zero restore the caller's MXCSR: Go's own
+// float32 arithmetic still gives subnormals after them.
+func TestFlushToZeroRestored(t *testing.T) {
+	x := make([]float32, 64)
+	for i := range x {
+		x[i] = -100 // subnormal sigmoid, flushed inside the kernel
+	}
+	g, rows := make([]float32, 64), make([]float32, 1)
+	for _, lv := range ewLevels() {
+		withLevel(lv, func() {
+			Sigmoid(g, x)
+			BCEWithLogits(g, rows, x, x, 1)
+			if p := mul32(tinyPair[0], tinyPair[1]); p == 0 {
+				t.Errorf("%s: 1e-30·1e-10 = 0 after the kernels: flush-to-zero left on", ewNames[lv])
+			}
+		})
+	}
+}
