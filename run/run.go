@@ -204,6 +204,14 @@ func LoadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set
 	return train, test, nil
 }
 
+// targets says what the model is trained to reconstruct.
+func targets(binarize string) string {
+	if binarize == "dynamic" {
+		return "binary, drawn anew for every batch"
+	}
+	return "grayscale values"
+}
+
 // BinarizeSeed draws the fixed binarisation of the test set on which runs
 // trained on dynamically binarised data are evaluated, so that all such
 // runs (and `vae eval --binarize`) meet the same test images.
@@ -215,7 +223,8 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 		log = slog.Default()
 	}
 	log.Info("training", "dir", dir, "model", spec.Model.String(), "data", spec.Data,
-		"train", trainSet.N, "test", testSet.N, "epochs", spec.Train.Epochs, "batch", spec.Train.BatchSize, "optimizer", spec.Train.Optimizer)
+		"train", trainSet.N, "test", testSet.N, "epochs", spec.Train.Epochs, "batch", spec.Train.BatchSize, "optimizer", spec.Train.Optimizer,
+		"targets", targets(spec.Train.Binarize), "test_set", testSet.Name)
 
 	opts := spec.Train
 	opts.OnBatch = h.OnBatch
