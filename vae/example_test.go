@@ -83,3 +83,31 @@ func inUnit(v []float32) bool {
 	}
 	return true
 }
+
+// How good a model is, in the field's unit: the importance-weighted test
+// log-likelihood, beside the ELBO and the active units.
+func ExampleModel_Evaluate() {
+	m, _ := vae.New(vae.Config{Input: 16, Hidden: []int{32}, Latent: 3}, rand.New(rand.NewPCG(1, 2)))
+	train, test := stripes(400), stripes(40)
+	opts := vae.TrainOptions{Epochs: 20, BatchSize: 20, Seed: 1, Binarize: "dynamic"}
+	opts.Optim.LR = 0.01
+	if _, err := m.Train(context.Background(), train, nil, opts); err != nil {
+		log.Fatal(err)
+	}
+	e, err := m.Evaluate(context.Background(), test.X, vae.NLLOptions{K: 1000, Seed: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("images:", e.N, "samples each:", e.K)
+	fmt.Println("NLL below the negative ELBO:", e.NLL < e.Loss.Total)
+	fmt.Println("latent units:", len(e.Variance), "active:", e.Active >= 1)
+
+	// Per image, for anomaly detection: the negative ELBO of each.
+	scores, _ := m.Scores(test.X[:2*16], rand.New(rand.NewPCG(1, 1)))
+	fmt.Println("scores:", len(scores))
+	// Output:
+	// images: 40 samples each: 1000
+	// NLL below the negative ELBO: true
+	// latent units: 3 active: true
+	// scores: 2
+}
