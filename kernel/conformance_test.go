@@ -385,6 +385,8 @@ func TestNoAllocs(t *testing.T) {
 		t.Skip("instrumented build")
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	defer func(w int) { parMinWork = w }(parMinWork)
+	parMinWork = 1 << 20 // split the products at two threads, to count the split path too
 	for _, ar := range archs {
 		runs, shapes := 5, append(layerShapes(128), layerShapes(1000)...)
 		if ar == archGo {

@@ -86,39 +86,18 @@ func bceVec(grad, logits, targets []float32, scale float32) (int, float64) {
 	return n, bce256(n, g, &logits[0], &targets[0], scale, &ewConst)
 }
 
-// sigmoidVec runs the vector path of Sigmoid over the whole vectors at the
-// start of x (y as long) and returns how many it did.
-func sigmoidVec(y, x []float32) int {
-	var n int
-	switch ewLevel {
-	case ewAVX512:
-		n = len(x) &^ 15
-	case ewAVX2:
-		n = len(x) &^ 7
-	}
-	if n == 0 {
-		return 0
-	}
-	_ = y[n-1]
-	if ewLevel == ewAVX512 {
-		sigmoid512(n, &y[0], &x[0], &ewConst)
-	} else {
-		sigmoid256(n, &y[0], &x[0], &ewConst)
-	}
-	return n
-}
-
-// tanh512 and tanh256 run Tanh over n elements, n a multiple of 16 or 8.
-//
 //go:noescape
 func tanh512(n int, y, x *float32, c *[nEwConst][16]float32)
 
 //go:noescape
 func tanh256(n int, y, x *float32, c *[nEwConst][16]float32)
 
-// tanhVec runs the vector path of Tanh over the whole vectors at the start
-// of x (y as long) and returns how many it did.
-func tanhVec(y, x []float32) int {
+// sigmoidVec and tanhVec run the vector paths of Sigmoid and Tanh over the
+// whole vectors at the start of x (y as long) and return how many they did.
+func sigmoidVec(y, x []float32) int { return unaryVec(y, x, sigmoid512, sigmoid256) }
+func tanhVec(y, x []float32) int    { return unaryVec(y, x, tanh512, tanh256) }
+
+func unaryVec(y, x []float32, f512, f256 func(n int, y, x *float32, c *[nEwConst][16]float32)) int {
 	var n int
 	switch ewLevel {
 	case ewAVX512:
@@ -131,9 +110,9 @@ func tanhVec(y, x []float32) int {
 	}
 	_ = y[n-1]
 	if ewLevel == ewAVX512 {
-		tanh512(n, &y[0], &x[0], &ewConst)
+		f512(n, &y[0], &x[0], &ewConst)
 	} else {
-		tanh256(n, &y[0], &x[0], &ewConst)
+		f256(n, &y[0], &x[0], &ewConst)
 	}
 	return n
 }
