@@ -61,9 +61,12 @@ class VAE(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
-        act = {"relu": nn.ReLU, "tanh": nn.Tanh, "softplus": nn.Softplus}[cfg.get("activation") or "relu"]
+        kinds = {"relu": nn.ReLU, "tanh": nn.Tanh, "softplus": nn.Softplus}
         sizes = [cfg["input"]] + list(cfg.get("hidden") or [])
-        self.act = act()
+        # one activation per hidden layer, encoder order; the decoder mirrors them
+        acts = cfg.get("activations") or [cfg.get("activation") or "relu"] * (len(sizes) - 1)
+        self.encoder_acts = [kinds[a]() for a in acts]
+        self.decoder_acts = [kinds[a]() for a in reversed(acts)]
         self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         self.z_mean = nn.Linear(sizes[-1], cfg["latent"])
         self.z_log_var = nn.Linear(sizes[-1], cfg["latent"])
@@ -75,14 +78,14 @@ class VAE(nn.Module):
             self.output.log_var = nn.Parameter(torch.zeros(cfg["input"]))
 
     def encode(self, x):
-        for layer in self.encoder:
-            x = self.act(layer(x))
+        for layer, act in zip(self.encoder, self.encoder_acts):
+            x = act(layer(x))
         return self.z_mean(x), self.z_log_var(x)
 
     def decode(self, z):
         """Returns the Bernoulli logits, or the means of a Gaussian likelihood."""
-        for layer in self.decoder:
-            z = self.act(layer(z))
+        for layer, act in zip(self.decoder, self.decoder_acts):
+            z = act(layer(z))
         return self.output(z)
 
 

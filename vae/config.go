@@ -14,6 +14,9 @@ type Config struct {
 	Hidden     []int         `json:"hidden" yaml:"hidden"`         // encoder hidden layer sizes, e.g. [512]
 	Latent     int           `json:"latent" yaml:"latent"`         // latent size, e.g. 2
 	Activation nn.Activation `json:"activation" yaml:"activation"` // hidden activation; default relu
+	// Activations, if set, gives each hidden layer its own activation, in
+	// the order of Hidden (the decoder mirrors it) instead of Activation.
+	Activations []nn.Activation `json:"activations,omitempty" yaml:"activations,omitempty"`
 	Init       nn.Init       `json:"init" yaml:"init"`             // weight initialisation; default pytorch
 
 	Likelihood Likelihood `json:"likelihood,omitempty" yaml:"likelihood,omitempty"` // p(x|z); default bernoulli
@@ -59,6 +62,14 @@ func (c Config) Validate() error {
 	if err := c.activation().Valid(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if c.Activations != nil && len(c.Activations) != len(c.Hidden) {
+		return fmt.Errorf("config: %d activations for %d hidden layers", len(c.Activations), len(c.Hidden))
+	}
+	for i, a := range c.Activations {
+		if err := a.Valid(); err != nil {
+			return fmt.Errorf("config: activations[%d]: %w", i, err)
+		}
+	}
 	switch c.Init {
 	case "", nn.InitPyTorch, nn.InitGlorot:
 	default:
@@ -73,6 +84,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: sigma %v set for a %s likelihood, which has none", c.Sigma, l)
 	}
 	return nil
+}
+
+// hiddenActivation returns the activation of hidden layer i (encoder
+// order; decoder layer j is hidden layer len(Hidden)−1−j).
+func (c Config) hiddenActivation(i int) nn.Activation {
+	if c.Activations != nil {
+		return c.Activations[i]
+	}
+	return c.activation()
 }
 
 func (c Config) activation() nn.Activation {

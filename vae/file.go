@@ -16,8 +16,9 @@ import (
 
 // FormatVersion is the newest format of the model files, written to their
 // metadata as "format_version"; Load refuses files from a newer version.
-// Version 2 added Gaussian likelihoods: files of Bernoulli models, which
-// readers of version 1 understand, are still written as version 1.
+// Version 2 added Gaussian likelihoods and activations per layer: files of
+// models with neither, which readers of version 1 understand, are still
+// written as version 1.
 const FormatVersion = 2
 
 // Metadata keys of a model file.
@@ -69,7 +70,7 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 
 // formatVersion returns the oldest format that can hold a model of shape c.
 func formatVersion(c Config) int {
-	if c.likelihood() == Gaussian {
+	if c.likelihood() == Gaussian || c.Activations != nil {
 		return 2
 	}
 	return 1

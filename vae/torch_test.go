@@ -42,6 +42,7 @@ func TestMatchesPyTorch(t *testing.T) {
 		{"pytorch example 784-400-20", Config{Input: 784, Hidden: []int{400}, Latent: 20, Activation: nn.ReLU, Init: nn.InitPyTorch}, adam(1e-8)},
 		{"keras example 784-512-2", Config{Input: 784, Hidden: []int{512}, Latent: 2, Activation: nn.ReLU, Init: nn.InitGlorot}, adam(1e-7)},
 		{"deep tanh 97-61-29-5", Config{Input: 97, Hidden: []int{61, 29}, Latent: 5, Activation: nn.Tanh, Init: nn.InitPyTorch}, adam(1e-8)},
+		{"per-layer softplus, tanh 50-30-20-4", Config{Input: 50, Hidden: []int{30, 20}, Latent: 4, Activations: []nn.Activation{nn.Softplus, nn.Tanh}, Init: nn.InitPyTorch}, adam(1e-8)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 32

@@ -208,11 +208,10 @@ func (m *Model) newPass(n int, grad bool) *pass {
 
 // encode runs the encoder on x [n, Input], filling p.mean and p.logVar.
 func (m *Model) encode(p *pass, x []float32, n int) {
-	act := m.Config.activation()
 	h := x
 	for i, l := range m.Encoder {
 		l.Forward(p.encPre[i], h, n)
-		act.Forward(p.encH[i][:n*l.Out], p.encPre[i][:n*l.Out])
+		m.Config.hiddenActivation(i).Forward(p.encH[i][:n*l.Out], p.encPre[i][:n*l.Out])
 		h = p.encH[i]
 	}
 	m.ZMean.Forward(p.mean, h, n)
@@ -229,11 +228,10 @@ func (p *pass) sample(n, latent int) {
 
 // decode runs the decoder on z [n, Latent], filling p.logits.
 func (m *Model) decode(p *pass, z []float32, n int) {
-	act := m.Config.activation()
 	h := z
 	for i, l := range m.Decoder {
 		l.Forward(p.decPre[i], h, n)
-		act.Forward(p.decH[i][:n*l.Out], p.decPre[i][:n*l.Out])
+		m.decoderActivation(i).Forward(p.decH[i][:n*l.Out], p.decPre[i][:n*l.Out])
 		h = p.decH[i]
 	}
 	m.Output.Forward(p.logits, h, n)
@@ -326,10 +324,15 @@ func (p *pass) importanceWeights(rows, k, latent int, c float32) {
 	}
 }
 
+// decoderActivation returns the activation of decoder layer i, which
+// mirrors encoder layer len(Hidden)−1−i.
+func (m *Model) decoderActivation(i int) nn.Activation {
+	return m.Config.hiddenActivation(len(m.Decoder) - 1 - i)
+}
+
 // backward adds the gradients of the last forward pass (made with a
 // gradScale) to the parameters' gradients.
 func (m *Model) backward(p *pass, x []float32, n int) {
-	act := m.Config.activation()
 	L := m.Config.Latent
 
 	// decoder, from the logits back to z
@@ -341,7 +344,7 @@ func (m *Model) backward(p *pass, x []float32, n int) {
 	m.Output.Backward(dIn, p.dLogits, in, n)
 	for i := top; i >= 0; i-- {
 		k := n * m.Decoder[i].Out
-		act.Backward(p.dDecH[i][:k], p.dDecH[i][:k], p.decPre[i][:k], p.decH[i][:k])
+		m.decoderActivation(i).Backward(p.dDecH[i][:k], p.dDecH[i][:k], p.decPre[i][:k], p.decH[i][:k])
 		in, dIn := p.z, p.dZ
 		if i > 0 {
 			in, dIn = p.decH[i-1], p.dDecH[i-1]
@@ -377,7 +380,7 @@ func (m *Model) backward(p *pass, x []float32, n int) {
 	}
 	for i := last; i >= 0; i-- {
 		k := n * m.Encoder[i].Out
-		act.Backward(p.dEncH[i][:k], p.dEncH[i][:k], p.encPre[i][:k], p.encH[i][:k])
+		m.Config.hiddenActivation(i).Backward(p.dEncH[i][:k], p.dEncH[i][:k], p.encPre[i][:k], p.encH[i][:k])
 		in, dIn := x, []float32(nil)
 		if i > 0 {
 			in, dIn = p.encH[i-1], p.dEncH[i-1]

@@ -30,6 +30,7 @@ func TestLossGradient(t *testing.T) {
 		{"deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}},
 		{"softplus glorot", Config{Input: 5, Hidden: []int{4}, Latent: 2, Activation: nn.Softplus, Init: nn.InitGlorot}},
 		{"no hidden layer", Config{Input: 4, Latent: 2}},
+		{"activation per layer", Config{Input: 6, Hidden: []int{5, 4, 3}, Latent: 2, Activations: []nn.Activation{nn.Tanh, nn.Softplus, nn.ReLU}}},
 		{"gaussian learned variance", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian}},
 		{"gaussian fixed sigma", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian, Sigma: 0.3}},
 	} {
@@ -111,6 +112,8 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Input: 4, Latent: 2, Activation: "gelu"}, `"gelu"`},
 		{Config{Input: 4, Latent: 2, Init: "he"}, `"he"`},
 		{Config{Input: 4, Latent: 2, Likelihood: "poisson"}, `"poisson"`},
+		{Config{Input: 4, Hidden: []int{3, 3}, Latent: 2, Activations: []nn.Activation{nn.Tanh}}, "1 activations for 2 hidden layers"},
+		{Config{Input: 4, Hidden: []int{3}, Latent: 2, Activations: []nn.Activation{"gelu"}}, "activations[0]"},
 		{Config{Input: 4, Latent: 2, Likelihood: Gaussian, Sigma: -1}, "sigma -1"},
 		{Config{Input: 4, Latent: 2, Sigma: 0.5}, "sigma 0.5 set for a bernoulli"},
 	} {

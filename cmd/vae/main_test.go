@@ -224,7 +224,7 @@ func TestConfigFile(t *testing.T) {
 func TestRecipeFlags(t *testing.T) {
 	data := tinyData(t)
 	out := filepath.Join(t.TempDir(), "r")
-	code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out, "--hidden", "10,10", "--activation", "tanh",
+	code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out, "--hidden", "10,10", "--activation", "tanh,softplus",
 		"--epochs", "3", "--batch", "20", "--binarize", "dynamic", "--schedule", "burda", "--validation", "50", "--patience", "5",
 		"--likelihood", "bernoulli", "--objective", "iwae", "--samples", "3")
 	if code != 0 {
@@ -235,6 +235,9 @@ func TestRecipeFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := spec.Train
+	if a := spec.Model.Activations; len(a) != 2 || a[0] != "tanh" || a[1] != "softplus" {
+		t.Errorf("activations %v, want [tanh softplus]", a)
+	}
 	if tr.Binarize != "dynamic" || tr.Schedule != "burda" || tr.Validation != 50 || tr.Patience != 5 || tr.Objective != "iwae" || tr.Samples != 3 {
 		t.Errorf("train options %+v", tr)
 	}

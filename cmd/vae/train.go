@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -46,7 +47,14 @@ given on the command line win over it.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
-			s.Model.Hidden, s.Model.Activation, s.Model.Init = hidden, nn.Activation(activation), nn.Init(init)
+			s.Model.Hidden, s.Model.Init = hidden, nn.Init(init)
+			s.Model.Activation, s.Model.Activations = nn.Activation(activation), nil
+			if names := strings.Split(activation, ","); len(names) > 1 { // one per hidden layer
+				s.Model.Activation = ""
+				for _, a := range names {
+					s.Model.Activations = append(s.Model.Activations, nn.Activation(a))
+				}
+			}
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
 				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
@@ -93,7 +101,7 @@ given on the command line win over it.`,
 	f.IntVar(&s.Limit, "limit", 0, "train on the first N training examples only (0: all)")
 	f.IntSliceVar(&hidden, "hidden", s.Model.Hidden, "hidden layer sizes, encoder order")
 	f.IntVar(&s.Model.Latent, "latent", s.Model.Latent, "latent dimensions")
-	f.StringVar(&activation, "activation", string(s.Model.Activation), "hidden activation: relu, tanh or softplus")
+	f.StringVar(&activation, "activation", string(s.Model.Activation), "hidden activation: relu, tanh or softplus; or one per hidden layer, e.g. tanh,relu")
 	f.StringVar(&init, "init", string(s.Model.Init), "weight initialisation: glorot (Keras) or pytorch")
 	f.StringVar(&likelihood, "likelihood", "", "p(x|z): bernoulli (default), or gaussian for continuous data")
 	f.Float64Var(&s.Model.Sigma, "sigma", 0, "gaussian: standard deviation of p(x|z) (0: learned per input dimension)")
@@ -137,7 +145,9 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("limit", func() { spec.Limit = flags.Limit })
 	set("hidden", func() { spec.Model.Hidden = flags.Model.Hidden })
 	set("latent", func() { spec.Model.Latent = flags.Model.Latent })
-	set("activation", func() { spec.Model.Activation = flags.Model.Activation })
+	set("activation", func() {
+		spec.Model.Activation, spec.Model.Activations = flags.Model.Activation, flags.Model.Activations
+	})
 	set("init", func() { spec.Model.Init = flags.Model.Init })
 	set("likelihood", func() { spec.Model.Likelihood = flags.Model.Likelihood })
 	set("sigma", func() { spec.Model.Sigma = flags.Model.Sigma })
