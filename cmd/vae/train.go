@@ -34,8 +34,9 @@ func newTrain(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 		Short: "Train a VAE and write its run folder: model, checkpoint, metrics and pictures",
 		Long: `Train a VAE. The defaults are the seed's network as the Keras example trains it:
 MNIST, 784-512-2 with ReLU, Adam, batch 128. The run folder receives spec.json,
-checkpoint.safetensors (after every epoch), metrics.jsonl, model.safetensors and
-the pictures latent.png, manifold.png, reconstructions.png, samples.png, loss.png.
+checkpoint.safetensors (after every epoch), metrics.jsonl, model.safetensors
+(best.safetensors with --validation) and the pictures latent.png, manifold.png,
+reconstructions.png, samples.png, loss.png and kl.png.
 
 Ctrl-C stops at the next batch and saves a checkpoint; --resume continues it.
 A YAML file given with --config sets any field of the run's spec.json; flags
@@ -43,6 +44,8 @@ given on the command line win over it.`,
 		Example: `  vae train
   vae train --hidden 400 --latent 20 --init pytorch --eps 1e-8 --out runs/pytorch-example
   vae train --config examples/pytorch.yaml --out runs/pytorch
+  vae train --config examples/burda-vae.yaml --out runs/burda-vae
+  vae train --hidden 200,200 --latent 50 --activation tanh --batch 20 --binarize dynamic --objective iwae --samples 5
   vae train --resume runs/mnist-512-2`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
