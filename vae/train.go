@@ -404,7 +404,7 @@ func (m *Model) newStepper(bs, k, threads int, opt optim.Optimizer) *stepper {
 		sh := &shard{m: m, p: m.newPass((bs+threads-1)/threads*k, true)}
 		if s > 0 {
 			sh.m = m.sharingWeights()
-			sh.work, sh.done = make(chan shardJob), make(chan struct{})
+			sh.work, sh.done = make(chan shardJob, 1), make(chan struct{}, 1)
 			go sh.serve(st)
 		}
 		sh.params = sh.m.Params()
@@ -431,7 +431,11 @@ func (st *stepper) close() {
 }
 
 func (sh *shard) serve(st *stepper) {
-	for j := range sh.work {
+	for {
+		j, ok := receive(sh.work)
+		if !ok {
+			return
+		}
 		st.do(sh, j)
 		sh.done <- struct{}{}
 	}
@@ -455,6 +459,33 @@ func (sh *shard) run(j shardJob) {
 		sh.recon, sh.kl = sh.m.forward(sh.p, x, rows, 1/float32(j.n*j.k), j.beta)
 	}
 	sh.m.backward(sh.p, x, rows)
+}
+
+// spin is how long receive polls before it blocks. Waking a blocked
+// goroutine takes tens of microseconds on a virtual machine (a futex wake
+// and an inter-processor interrupt), as long as a small shard's work; the
+// shards hand each other work several times a step, so they poll first.
+const spin = 200 * time.Microsecond
+
+// receive returns the next value from ch (buffered, so that senders never
+// wait), polling for up to spin before it blocks, and false once ch is
+// closed.
+func receive[T any](ch <-chan T) (T, bool) {
+	start := time.Now()
+	for i := 0; ; i++ {
+		select {
+		case v, ok := <-ch:
+			return v, ok
+		default:
+		}
+		if i%64 == 63 {
+			if time.Since(start) > spin {
+				v, ok := <-ch
+				return v, ok
+			}
+			runtime.Gosched()
+		}
+	}
 }
 
 // do runs job j on shard sh.
@@ -484,7 +515,7 @@ func (st *stepper) all(job func(s int) shardJob) {
 	}
 	st.do(st.shards[0], job(0))
 	for _, sh := range st.shards[1:] {
-		<-sh.done
+		receive(sh.done)
 	}
 }
 
