@@ -247,6 +247,11 @@ func TestRecipeFlags(t *testing.T) {
 	if !strings.Contains(stderr, "active_units=") || !strings.Contains(stderr, "valid_loss=") {
 		t.Errorf("epoch log lacks validation loss or active units:\n%s", stderr)
 	}
+	// A run folder is evaluated on its own protocol: here the binarised test set.
+	code, stdout, stderr := runVAE(context.Background(), "eval", "--data-dir", data, out)
+	if code != 0 || !strings.Contains(stdout, "/binarized") {
+		t.Errorf("eval of the run folder: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"2", "--schedule", "cosine"); code != 1 || !strings.Contains(stderr, `"cosine"`) {
 		t.Errorf("unknown schedule: exit %d, %s", code, stderr)
 	}

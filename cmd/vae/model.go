@@ -34,9 +34,28 @@ func (d *dataFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&d.binarize, "binarize", false, "use the fixed binarisation of the test set that runs trained with --binarize dynamic test on")
 }
 
-// load reads the model file at path and the test set the flags name, and
-// checks that they fit together.
+// load reads the model at path, a model file or a run folder, and the test
+// set the flags name, and checks that they fit together. For a run folder
+// the data set and its protocol (binarised or not) default to the run's,
+// from its spec.json.
 func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (*vae.Model, *dataset.Set, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		spec, err := run.LoadSpec(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		f := cmd.Flags()
+		if !f.Changed("data") {
+			d.data = spec.Data
+		}
+		if !f.Changed("data-dir") && spec.DataDir != "" {
+			d.dir = spec.DataDir
+		}
+		if !f.Changed("binarize") {
+			d.binarize = spec.Train.Binarize == "dynamic"
+		}
+		path = filepath.Join(path, run.ModelFile)
+	}
 	m, err := vae.Load(path)
 	if err != nil {
 		return nil, nil, err
@@ -62,7 +81,7 @@ func newEval(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var k, first int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "eval MODEL",
+		Use:   "eval MODEL|RUN",
 		Short: "Print a model's test loss, active units and, with --nll, its test log-likelihood",
 		Long: `Print a model's loss on the test set per sample (the negative ELBO, its
 reconstruction and KL terms), the number of active latent units (variance of
@@ -122,7 +141,7 @@ func newScore(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var k int
 	var out string
 	cmd := &cobra.Command{
-		Use:   "score MODEL",
+		Use:   "score MODEL|RUN",
 		Short: "Write each test image's negative ELBO (and NLL with --k) to a CSV, for anomaly detection",
 		Long: `Write one CSV row per test image: its index, label, negative ELBO with its
 reconstruction and KL terms (one draw of ε) and, with --k K, the
@@ -227,7 +246,7 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var n int
 	var out string
 	cmd := &cobra.Command{
-		Use:     "reconstruct MODEL",
+		Use:     "reconstruct MODEL|RUN",
 		Short:   "Draw test images above their reconstructions into a PNG",
 		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-512-2/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
@@ -259,7 +278,7 @@ func newEncode(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
 	var out string
 	cmd := &cobra.Command{
-		Use:   "encode MODEL",
+		Use:   "encode MODEL|RUN",
 		Short: "Write the latent means and log-variances of the test set as CSV",
 		Long: `Write one CSV row per test example: its index, its label, the latent means
 z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
@@ -337,10 +356,7 @@ and loss.png when given a run folder (from its metrics.jsonl).`,
 		RunE: func(cmd *cobra.Command, a []string) error {
 			path, dir := a[0], ""
 			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-				dir, path = path, filepath.Join(path, run.ModelFile)
-				if spec, err := run.LoadSpec(dir); err == nil && !cmd.Flags().Changed("data") {
-					d.data = spec.Data
-				}
+				dir = path
 			}
 			if out == "" {
 				out = dir
