@@ -417,8 +417,9 @@ func (m *Model) newStepper(bs, k, threads int, opt optim.Optimizer) *stepper {
 // gradients of their own.
 func (m *Model) sharingWeights() *Model {
 	c, _ := newZero(m.Config)
+	own := m.Params()
 	for i, prm := range c.Params() {
-		prm.Value = m.Params()[i].Value
+		prm.Value = own[i].Value
 	}
 	return c
 }
