@@ -134,6 +134,9 @@ func TestTrainInterruptResume(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cut, run.ModelFile)); err == nil {
 		t.Error("interrupted run wrote the final model")
 	}
+	if code, stdout, stderr := runVAE(context.Background(), "eval", "--data-dir", data, cut); code != 0 || !strings.Contains(stderr, "checkpoint") {
+		t.Errorf("eval of an unfinished run: exit %d, stdout %q, stderr %q; want its checkpoint evaluated", code, stdout, stderr)
+	}
 	if code, _, stderr := runVAE(context.Background(), "train", "--resume", cut, "--epochs", "3"); code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -37,7 +39,8 @@ func (d *dataFlags) add(cmd *cobra.Command) {
 // load reads the model at path, a model file or a run folder, and the test
 // set the flags name, and checks that they fit together. For a run folder
 // the data set and its protocol (binarised or not) default to the run's,
-// from its spec.json.
+// from its spec.json, and the model is its checkpoint while it has no final
+// model yet.
 func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (*vae.Model, *dataset.Set, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		spec, err := run.LoadSpec(path)
@@ -54,7 +57,12 @@ func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (
 		if !f.Changed("binarize") {
 			d.binarize = spec.Train.Binarize == "dynamic"
 		}
-		path = filepath.Join(path, run.ModelFile)
+		dir := path
+		path = filepath.Join(dir, run.ModelFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			path = filepath.Join(dir, run.CheckpointFile) // a run not finished yet
+			logger.Info("run not finished: reading its checkpoint", "file", path)
+		}
 	}
 	m, err := vae.Load(path)
 	if err != nil {
