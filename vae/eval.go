@@ -19,23 +19,33 @@ import (
 // high score marks an input the model finds unlikely, which is what anomaly
 // detection with a VAE ranks by.
 func (m *Model) Scores(x []float32, rng *rand.Rand) ([]Loss, error) {
+	scores, _, _, err := m.score(x, rng)
+	return scores, err
+}
+
+// score is Scores that also returns the posterior means and
+// log-variances [n, Latent] its pass computed on the way.
+func (m *Model) score(x []float32, rng *rand.Rand) (scores []Loss, mean, logVar []float32, err error) {
 	D, L := m.Config.Input, m.Config.Latent
 	n, err := rows("scores: x", x, D)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	eps := make([]float32, n*L) // drawn in row order, whatever the threads
 	fillNormal(eps, rng)
-	out := make([]Loss, n)
+	scores = make([]Loss, n)
+	mean, logVar = make([]float32, n*L), make([]float32, n*L)
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		copy(p.eps, eps[lo*L:hi*L])
 		m.forward(p, x[lo*D:hi*D], hi-lo, 0, 0)
 		for i := range hi - lo {
 			r, k := float64(p.recon[i]), float64(p.kl[i])
-			out[lo+i] = Loss{Total: r + k, Recon: r, KL: k}
+			scores[lo+i] = Loss{Total: r + k, Recon: r, KL: k}
 		}
+		copy(mean[lo*L:hi*L], p.mean)
+		copy(logVar[lo*L:hi*L], p.logVar)
 	})
-	return out, nil
+	return scores, mean, logVar, nil
 }
 
 // NLLOptions says how NLL estimates.
@@ -240,15 +250,11 @@ type Evaluation struct {
 // is positive, the importance-weighted NLL with its standard error. The
 // draws of ε come from opts.Seed.
 func (m *Model) Evaluate(ctx context.Context, x []float32, opts NLLOptions) (*Evaluation, error) {
-	l, err := m.Loss(x, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
+	scores, mean, _, err := m.score(x, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
 	if err != nil {
 		return nil, err
 	}
-	mean, _, err := m.Encode(x)
-	if err != nil {
-		return nil, err
-	}
-	e := &Evaluation{N: len(x) / m.Config.Input, Loss: l}
+	e := &Evaluation{N: len(scores), Loss: meanLoss(scores)}
 	e.Active, e.Variance = ActiveUnits(mean, m.Config.Latent, 0.01)
 	if opts.K <= 0 {
 		return e, nil

@@ -141,6 +141,11 @@ func (m *Model) Loss(x []float32, rng *rand.Rand) (Loss, error) {
 	if err != nil {
 		return Loss{}, err
 	}
+	return meanLoss(scores), nil
+}
+
+// meanLoss returns the mean of per-row losses.
+func meanLoss(scores []Loss) Loss {
 	var l Loss
 	for _, s := range scores {
 		l.Recon += s.Recon
@@ -150,5 +155,5 @@ func (m *Model) Loss(x []float32, rng *rand.Rand) (Loss, error) {
 	l.Recon /= n
 	l.KL /= n
 	l.Total = l.Recon + l.KL
-	return l, nil
+	return l
 }

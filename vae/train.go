@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -310,26 +309,34 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			Beta:          beta,
 			SamplesPerSec: float64(pr.Samples) / pr.TrainSeconds,
 		}
-		if valid != nil {
-			l, err := m.Loss(valid.X, rand.New(rand.NewPCG(opts.Seed, streamValid+uint64(pr.Epoch))))
+		// The loss of the validation and test sets; the posterior of the
+		// validation set if there is one, else the test set's, gives the
+		// KL per dimension and the active units.
+		var mean, logVar []float32
+		evaluate := func(set *dataset.Set, stream uint64) (*Loss, error) {
+			scores, mu, lv, err := m.score(set.X, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
 			if err != nil {
-				return nil, fmt.Errorf("train: validation loss: %w", err)
+				return nil, fmt.Errorf("train: %s loss: %w", set.Name, err)
 			}
-			s.Valid = &l
-			if pr.Best == 0 || l.Total < pr.History[pr.Best-1].Valid.Total {
+			l := meanLoss(scores)
+			mean, logVar = mu, lv
+			return &l, nil
+		}
+		if test != nil {
+			if s.Test, err = evaluate(test, streamTest); err != nil {
+				return nil, err
+			}
+		}
+		if valid != nil {
+			if s.Valid, err = evaluate(valid, streamValid); err != nil {
+				return nil, err
+			}
+			if pr.Best == 0 || s.Valid.Total < pr.History[pr.Best-1].Valid.Total {
 				pr.Best = s.Epoch
 			}
 			pr.Stopped = opts.Patience > 0 && s.Epoch-pr.Best >= opts.Patience
 		}
-		if test != nil {
-			l, err := m.Loss(test.X, rand.New(rand.NewPCG(opts.Seed, streamTest+uint64(pr.Epoch))))
-			if err != nil {
-				return nil, fmt.Errorf("train: test loss: %w", err)
-			}
-			s.Test = &l
-		}
-		if probe := cmp.Or(valid, test); probe != nil {
-			mean, logVar, _ := m.Encode(probe.X)
+		if mean != nil {
 			s.KLPerDim = klPerDim(mean, logVar, L)
 			s.ActiveUnits, _ = ActiveUnits(mean, L, 0.01)
 		}
