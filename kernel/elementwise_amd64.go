@@ -25,20 +25,28 @@ func adamStep256(n int, value, grad, m, v *float32, c *[8]float32, wd bool)
 // adamVec runs the vector path of AdamStep over the whole vectors at the
 // start of the slices (of equal length) and returns how many it did.
 func adamVec(value, grad, m, v []float32, c *[8]float32) int {
-	var n int
-	switch ewLevel {
-	case ewAVX512:
-		n = len(value) &^ 15
-		if n > 0 {
-			adamStep512(n, &value[0], &grad[0], &m[0], &v[0], c, c[4] != 0)
-		}
-	case ewAVX2:
-		n = len(value) &^ 7
-		if n > 0 {
-			adamStep256(n, &value[0], &grad[0], &m[0], &v[0], c, c[4] != 0)
-		}
+	n := vecLen(len(value))
+	if n == 0 {
+		return 0
+	}
+	if ewLevel == ewAVX512 {
+		adamStep512(n, &value[0], &grad[0], &m[0], &v[0], c, c[4] != 0)
+	} else {
+		adamStep256(n, &value[0], &grad[0], &m[0], &v[0], c, c[4] != 0)
 	}
 	return n
+}
+
+// vecLen returns how many of n elements make whole vectors at ewLevel: a
+// multiple of 16 (AVX-512), of 8 (AVX2), or 0 (Go).
+func vecLen(n int) int {
+	switch ewLevel {
+	case ewAVX512:
+		return n &^ 15
+	case ewAVX2:
+		return n &^ 7
+	}
+	return 0
 }
 
 // bce512 and bce256 run one row of BCEWithLogits over n elements, n a
@@ -64,13 +72,7 @@ func sigmoid256(n int, y, x *float32, c *[nEwConst][16]float32)
 // of the slices (targets, and grad if not nil, as long as logits) and
 // returns how many it did and the sum of their losses.
 func bceVec(grad, logits, targets []float32, scale float32) (int, float64) {
-	var n int
-	switch ewLevel {
-	case ewAVX512:
-		n = len(logits) &^ 15
-	case ewAVX2:
-		n = len(logits) &^ 7
-	}
+	n := vecLen(len(logits))
 	if n == 0 {
 		return 0, 0
 	}
@@ -98,13 +100,7 @@ func sigmoidVec(y, x []float32) int { return unaryVec(y, x, sigmoid512, sigmoid2
 func tanhVec(y, x []float32) int    { return unaryVec(y, x, tanh512, tanh256) }
 
 func unaryVec(y, x []float32, f512, f256 func(n int, y, x *float32, c *[nEwConst][16]float32)) int {
-	var n int
-	switch ewLevel {
-	case ewAVX512:
-		n = len(x) &^ 15
-	case ewAVX2:
-		n = len(x) &^ 7
-	}
+	n := vecLen(len(x))
 	if n == 0 {
 		return 0
 	}
