@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -185,6 +186,24 @@ func LoadSpec(dir string) (Spec, error) {
 		return spec, fmt.Errorf("%s: %w", filepath.Join(dir, SpecFile), err)
 	}
 	return spec, nil
+}
+
+// ModelPath returns the model file of the run in dir: its final model, or
+// its checkpoint while the run has not finished (finished is then false).
+func ModelPath(dir string) (path string, finished bool, err error) {
+	path = filepath.Join(dir, ModelFile)
+	_, err = os.Stat(path)
+	if err == nil {
+		return path, true, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, err
+	}
+	path = filepath.Join(dir, CheckpointFile)
+	if _, err := os.Stat(path); err != nil {
+		return "", false, fmt.Errorf("run %s has no %s and no %s: %w", dir, ModelFile, CheckpointFile, err)
+	}
+	return path, false, nil
 }
 
 // LoadData opens the data set a spec names, limited as it says, with the

@@ -117,3 +117,29 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestModelPath checks that a run folder's model is its final model when
+// there is one, else its checkpoint, and that a folder with neither is an
+// error naming the folder.
+func TestModelPath(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := ModelPath(dir); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("empty folder: error %v, want one naming %s", err, dir)
+	}
+	for _, c := range []struct {
+		write    string
+		want     string
+		finished bool
+	}{
+		{CheckpointFile, CheckpointFile, false},
+		{ModelFile, ModelFile, true},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, c.write), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		path, finished, err := ModelPath(dir)
+		if err != nil || path != filepath.Join(dir, c.want) || finished != c.finished {
+			t.Errorf("after writing %s: %q, %v, %v; want %s, %v", c.write, path, finished, err, c.want, c.finished)
+		}
+	}
+}

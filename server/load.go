@@ -43,7 +43,13 @@ func Load(ctx context.Context, path string, o LoadOptions) (Options, error) {
 		log = slog.Default()
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, run.ModelFile)
+		var finished bool
+		if path, finished, err = run.ModelPath(path); err != nil {
+			return Options{}, err
+		}
+		if !finished {
+			log.Info("run not finished: serving its checkpoint", "file", path)
+		}
 	}
 	m, err := vae.Load(path)
 	if err != nil {

@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -57,10 +55,11 @@ func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (
 		if !f.Changed("binarize") {
 			d.binarize = spec.Train.Binarize == "dynamic"
 		}
-		dir := path
-		path = filepath.Join(dir, run.ModelFile)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			path = filepath.Join(dir, run.CheckpointFile) // a run not finished yet
+		var finished bool
+		if path, finished, err = run.ModelPath(path); err != nil {
+			return nil, nil, err
+		}
+		if !finished {
 			logger.Info("run not finished: reading its checkpoint", "file", path)
 		}
 	}
