@@ -37,7 +37,7 @@ func (m *Model) score(x []float32, rng *rand.Rand) (scores []Loss, mean, logVar 
 	mean, logVar = make([]float32, n*L), make([]float32, n*L)
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		copy(p.eps, eps[lo*L:hi*L])
-		m.forward(p, x[lo*D:hi*D], hi-lo, 0, 0)
+		m.forward(p, x[lo*D:hi*D], hi-lo, 1, 0, 0)
 		for i := range hi - lo {
 			r, k := float64(p.recon[i]), float64(p.kl[i])
 			scores[lo+i] = Loss{Total: r + k, Recon: r, KL: k}

@@ -22,7 +22,7 @@ func exactLogLikelihood(m *Model, x []float32) []float64 {
 	D := m.Config.Input
 	n := len(x) / D
 	h := (hi - lo) / steps
-	p := m.newPass(1, false)
+	p := m.newPass(1, 1, false)
 	acc := make([]logSumExp, n)
 	for s := range steps + 1 {
 		z := lo + float64(s)*h

@@ -63,7 +63,7 @@ func (m *Model) getPass() *pass {
 	if p, ok := m.passes.Get().(*pass); ok {
 		return p
 	}
-	return m.newPass(chunk, false)
+	return m.newPass(chunk, 1, false)
 }
 
 // Encode returns the mean and log-variance of q(z|x) for each row of

@@ -242,7 +242,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	}
 	st := m.newStepper(bs, K, shards(bs, K), opt)
 	defer st.close()
-	x := make([]float32, bs*K*D)   // [bs·K, D]: each input K times
+	x := make([]float32, bs*D)     // [bs, D]
 	eps := make([]float32, bs*K*L) // [bs·K, L]
 	order := make([]int, train.N)
 	batches := (train.N + bs - 1) / bs
@@ -268,11 +268,6 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 				for r := range n { // each row from its own stream, by its place in the run
 					bin.Seed(opts.Seed, streamBinarize+uint64(pr.Epoch*train.N+lo+r))
 					dataset.Binarize(x[r*D:(r+1)*D], x[r*D:(r+1)*D], &bin)
-				}
-			}
-			for i := n - 1; i >= 0 && K > 1; i-- { // input i to rows i·K … i·K+K−1
-				for s := K - 1; s >= 0; s-- {
-					copy(x[(i*K+s)*D:(i*K+s+1)*D], x[i*D:(i+1)*D])
 				}
 			}
 			fillNormal(eps[:n*K*L], noise)
@@ -408,7 +403,7 @@ func (m *Model) newStepper(bs, k, threads int, opt optim.Optimizer) *stepper {
 	threads = max(1, min(threads, bs))
 	st := &stepper{opt: opt}
 	for s := range threads {
-		sh := &shard{m: m, p: m.newPass((bs+threads-1)/threads*k, true)}
+		sh := &shard{m: m, p: m.newPass((bs+threads-1)/threads, k, true)}
 		if s > 0 {
 			sh.m = m.sharingWeights()
 			sh.work, sh.done = make(chan shardJob, 1), make(chan struct{}, 1)
@@ -453,20 +448,20 @@ func (sh *shard) serve(st *stepper) {
 func (sh *shard) run(j shardJob) {
 	nn.ZeroGrad(sh.params)
 	sh.recon, sh.kl = 0, 0
-	rows := (j.hi - j.lo) * j.k
-	if rows == 0 {
+	n := j.hi - j.lo
+	if n == 0 {
 		return
 	}
 	D, L := sh.m.Config.Input, sh.m.Config.Latent
-	x := j.x[j.lo*j.k*D : j.hi*j.k*D]
+	x := j.x[j.lo*D : j.hi*D]
 	copy(sh.p.eps, j.eps[j.lo*j.k*L:j.hi*j.k*L])
 	if j.iwae {
-		sh.recon, sh.kl = sh.m.forward(sh.p, x, rows, 1/float32(j.n), 0)
-		sh.p.importanceWeights(rows, j.k, L, 1/float32(j.n))
+		sh.recon, sh.kl = sh.m.forward(sh.p, x, n, j.k, 1/float32(j.n), 0)
+		sh.p.importanceWeights(n*j.k, j.k, L, 1/float32(j.n))
 	} else {
-		sh.recon, sh.kl = sh.m.forward(sh.p, x, rows, 1/float32(j.n*j.k), j.beta)
+		sh.recon, sh.kl = sh.m.forward(sh.p, x, n, j.k, 1/float32(j.n*j.k), j.beta)
 	}
-	sh.m.backward(sh.p, x, rows)
+	sh.m.backward(sh.p, x, n, j.k)
 }
 
 // spin is how long receive polls before it blocks. Waking a blocked
@@ -527,9 +522,9 @@ func (st *stepper) all(job func(s int) shardJob) {
 	}
 }
 
-// step takes one optimizer step on the batch x [n·k, Input] of n inputs
-// with k samples each (rows i·k … i·k+k−1 hold input i) and noise eps
-// [n·k, Latent]. It minimises the mean over the samples of recon + beta·KL,
+// step takes one optimizer step on the batch x [n, Input] with k samples
+// of z per input, from the noise eps [n·k, Latent] (rows i·k … i·k+k−1 for
+// input i). It minimises the mean over the samples of recon + beta·KL,
 // or, with iwae set, the negative importance-weighted bound of each input's
 // k samples. It returns the reconstruction and KL terms summed over the
 // rows, before the update.

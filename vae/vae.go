@@ -149,17 +149,18 @@ func (m *Model) Params() []*nn.Param {
 }
 
 // pass holds the activations and gradients of one forward and backward pass
-// over a batch of up to cap rows. Buffers are allocated once.
+// over a batch of up to n inputs with k samples of z each: n·k rows from the
+// reparameterisation on. Buffers are allocated once.
 type pass struct {
 	encPre, encH       [][]float32 // per encoder layer [n, hidden]
-	mean, logVar       []float32   // [n, latent]
-	eps, std, z        []float32   // [n, latent]
-	decPre, decH       [][]float32 // per decoder layer [n, hidden]
-	logits             []float32   // [n, input]
-	recon, kl          []float32   // [n] per-row losses
-	dLogits            []float32   // [n, input]
-	dDecH              [][]float32 // per decoder layer [n, hidden]
-	dZ, dMean, dLogVar []float32   // [n, latent]
+	mean, logVar       []float32   // [n·k, latent]
+	eps, std, z        []float32   // [n·k, latent]
+	decPre, decH       [][]float32 // per decoder layer [n·k, hidden]
+	logits             []float32   // [n·k, input]
+	recon, kl          []float32   // [n·k] per-row losses
+	dLogits            []float32   // [n·k, input]
+	dDecH              [][]float32 // per decoder layer [n·k, hidden]
+	dZ, dMean, dLogVar []float32   // [n·k, latent]
 	dEncH              [][]float32 // per encoder layer [n, hidden]
 	dEncFromLogVar     []float32   // [n, hidden[last]]
 
@@ -171,38 +172,38 @@ type pass struct {
 	logw     []float64 // log-weights of one input's samples
 }
 
-// newPass allocates the buffers of a pass over up to n rows; the gradient
-// buffers only when grad is set (training).
-func (m *Model) newPass(n int, grad bool) *pass {
+// newPass allocates the buffers of a pass over up to n inputs with k
+// samples each; the gradient buffers only when grad is set (training).
+func (m *Model) newPass(n, k int, grad bool) *pass {
 	c := m.Config
-	L := c.Latent
+	L, rows := c.Latent, n*k
 	p := &pass{
-		mean: make([]float32, n*L), logVar: make([]float32, n*L),
-		eps: make([]float32, n*L), std: make([]float32, n*L), z: make([]float32, n*L),
-		logits: make([]float32, n*c.Input),
-		recon:  make([]float32, n), kl: make([]float32, n),
+		mean: make([]float32, rows*L), logVar: make([]float32, rows*L),
+		eps: make([]float32, rows*L), std: make([]float32, rows*L), z: make([]float32, rows*L),
+		logits: make([]float32, rows*c.Input),
+		recon:  make([]float32, rows), kl: make([]float32, rows),
 	}
 	for _, l := range m.Encoder {
 		p.encPre = append(p.encPre, make([]float32, n*l.Out))
 		p.encH = append(p.encH, make([]float32, n*l.Out))
 	}
 	for _, l := range m.Decoder {
-		p.decPre = append(p.decPre, make([]float32, n*l.Out))
-		p.decH = append(p.decH, make([]float32, n*l.Out))
+		p.decPre = append(p.decPre, make([]float32, rows*l.Out))
+		p.decH = append(p.decH, make([]float32, rows*l.Out))
 	}
 	if !grad {
 		return p
 	}
-	p.dLogits = make([]float32, n*c.Input)
-	p.dZ, p.dMean, p.dLogVar = make([]float32, n*L), make([]float32, n*L), make([]float32, n*L)
+	p.dLogits = make([]float32, rows*c.Input)
+	p.dZ, p.dMean, p.dLogVar = make([]float32, rows*L), make([]float32, rows*L), make([]float32, rows*L)
 	for _, l := range m.Encoder {
 		p.dEncH = append(p.dEncH, make([]float32, n*l.Out))
 	}
 	for _, l := range m.Decoder {
-		p.dDecH = append(p.dDecH, make([]float32, n*l.Out))
+		p.dDecH = append(p.dDecH, make([]float32, rows*l.Out))
 	}
 	p.dEncFromLogVar = make([]float32, n*m.ZMean.In)
-	p.zWeight = make([]float32, n)
+	p.zWeight = make([]float32, rows)
 	return p
 }
 
@@ -237,25 +238,64 @@ func (m *Model) decode(p *pass, z []float32, n int) {
 	m.Output.Forward(p.logits, h, n)
 }
 
-// forward runs encoder, reparameterisation and decoder on x [n, Input] with
-// the noise already in p.eps, and returns the summed reconstruction and KL
-// terms. When gradScale is not zero, it also leaves in p for backward the
-// gradients of gradScale·(recon + beta·KL): dLoss/dlogits, dLoss/dz_mean and
-// dLoss/dz_log_var. gradScale is 1/n for the per-sample loss of these rows,
-// 1/N for their part of a batch of N.
-func (m *Model) forward(p *pass, x []float32, n int, gradScale, beta float32) (recon, kl float64) {
-	L, D := m.Config.Latent, m.Config.Input
+// forward runs the encoder on x [n, Input], then the reparameterisation
+// and decoder on k samples of z per input (rows i·k … i·k+k−1 for input i)
+// with the noise already in p.eps [n·k, Latent], and returns the
+// reconstruction and KL terms summed over the n·k rows. When gradScale is
+// not zero, it also leaves in p for backward the gradients of
+// gradScale·(recon + beta·KL): dLoss/dlogits, dLoss/dz_mean and
+// dLoss/dz_log_var per row. gradScale is 1/(n·k) for the per-sample loss of
+// these rows, 1/(N·k) for their part of a batch of N.
+func (m *Model) forward(p *pass, x []float32, n, k int, gradScale, beta float32) (recon, kl float64) {
+	L, D, rows := m.Config.Latent, m.Config.Input, n*k
 	m.encode(p, x, n)
-	p.sample(n, L)
-	m.decode(p, p.z, n)
+	if k > 1 {
+		expand(p.mean, n, k, L)
+		expand(p.logVar, n, k, L)
+	}
+	p.sample(rows, L)
+	m.decode(p, p.z, rows)
 
 	var dLogits, dMean, dLogVar []float32
 	if gradScale != 0 {
-		dLogits, dMean, dLogVar = p.dLogits[:n*D], p.dMean[:n*L], p.dLogVar[:n*L]
+		dLogits, dMean, dLogVar = p.dLogits[:rows*D], p.dMean[:rows*L], p.dLogVar[:rows*L]
 	}
-	recon = m.reconstruction(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
-	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:n], p.mean[:n*L], p.logVar[:n*L], gradScale*beta)
+	if k == 1 {
+		recon = m.reconstruction(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
+	} else {
+		for r := range rows { // sample r%k of input r/k
+			var g []float32
+			if dLogits != nil {
+				g = dLogits[r*D : (r+1)*D]
+			}
+			recon += m.reconstruction(g, p.recon[r:r+1], p.logits[r*D:(r+1)*D], x[r/k*D:(r/k+1)*D], gradScale)
+		}
+	}
+	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:rows], p.mean[:rows*L], p.logVar[:rows*L], gradScale*beta)
 	return recon, kl
+}
+
+// expand copies each row i of v [n, w] to rows i·k … i·k+k−1 of v [n·k, w].
+func expand(v []float32, n, k, w int) {
+	for i := n - 1; i >= 0; i-- { // from the end, so that no row is overwritten before it is copied
+		for s := k - 1; s >= 0; s-- {
+			copy(v[(i*k+s)*w:(i*k+s+1)*w], v[i*w:(i+1)*w])
+		}
+	}
+}
+
+// sumGroups sums rows i·k … i·k+k−1 of v [n·k, w] into row i of v [n, w],
+// the reverse of expand for gradients.
+func sumGroups(v []float32, n, k, w int) {
+	for i := range n {
+		for j := range w {
+			s := v[i*k*w+j]
+			for t := 1; t < k; t++ {
+				s += v[(i*k+t)*w+j]
+			}
+			v[i*w+j] = s
+		}
+	}
 }
 
 // reconstruction returns −log p(x|z) summed over the rows of targets x,
@@ -331,9 +371,10 @@ func (m *Model) decoderActivation(i int) nn.Activation {
 }
 
 // backward adds the gradients of the last forward pass (made with a
-// gradScale) to the parameters' gradients.
-func (m *Model) backward(p *pass, x []float32, n int) {
+// gradScale, on n inputs with k samples each) to the parameters' gradients.
+func (m *Model) backward(p *pass, x []float32, n, k int) {
 	L := m.Config.Latent
+	rows := n * k
 
 	// decoder, from the logits back to z
 	top := len(m.Decoder) - 1
@@ -341,29 +382,34 @@ func (m *Model) backward(p *pass, x []float32, n int) {
 	if top >= 0 {
 		in, dIn = p.decH[top], p.dDecH[top]
 	}
-	m.Output.Backward(dIn, p.dLogits, in, n)
+	m.Output.Backward(dIn, p.dLogits, in, rows)
 	for i := top; i >= 0; i-- {
-		k := n * m.Decoder[i].Out
-		m.decoderActivation(i).Backward(p.dDecH[i][:k], p.dDecH[i][:k], p.decPre[i][:k], p.decH[i][:k])
+		e := rows * m.Decoder[i].Out
+		m.decoderActivation(i).Backward(p.dDecH[i][:e], p.dDecH[i][:e], p.decPre[i][:e], p.decH[i][:e])
 		in, dIn := p.z, p.dZ
 		if i > 0 {
 			in, dIn = p.decH[i-1], p.dDecH[i-1]
 		}
-		m.Decoder[i].Backward(dIn, p.dDecH[i], in, n)
+		m.Decoder[i].Backward(dIn, p.dDecH[i], in, rows)
 	}
 
 	// the sampled ½|z|² of the importance-weighted objective
 	if p.weighted {
-		for i := range n * L {
+		for i := range rows * L {
 			p.dZ[i] += p.zWeight[i/L] * p.z[i]
 		}
 		p.weighted = false
 	}
 
-	// z = z_mean + exp(z_log_var/2)·ε
-	for i := range n * L {
+	// z = z_mean + exp(z_log_var/2)·ε, with z_mean and z_log_var shared by
+	// the k samples of an input
+	for i := range rows * L {
 		p.dMean[i] += p.dZ[i]
 		p.dLogVar[i] += p.dZ[i] * p.eps[i] * p.std[i] / 2
+	}
+	if k > 1 {
+		sumGroups(p.dMean, n, k, L)
+		sumGroups(p.dLogVar, n, k, L)
 	}
 
 	// the two heads, whose input gradients add up, then the encoder back to x
@@ -379,8 +425,8 @@ func (m *Model) backward(p *pass, x []float32, n int) {
 		p.dEncH[last][i] += g
 	}
 	for i := last; i >= 0; i-- {
-		k := n * m.Encoder[i].Out
-		m.Config.hiddenActivation(i).Backward(p.dEncH[i][:k], p.dEncH[i][:k], p.encPre[i][:k], p.encH[i][:k])
+		e := n * m.Encoder[i].Out
+		m.Config.hiddenActivation(i).Backward(p.dEncH[i][:e], p.dEncH[i][:e], p.encPre[i][:e], p.encH[i][:e])
 		in, dIn := x, []float32(nil)
 		if i > 0 {
 			in, dIn = p.encH[i-1], p.dEncH[i-1]

@@ -20,19 +20,24 @@ func randomInput(rng *rand.Rand, n, d int) []float32 {
 }
 
 // The whole per-sample loss, with ε held fixed, against finite differences
-// for every parameter of the model.
+// for every parameter of the model; with k > 1, the mean over k samples of z
+// per input.
 func TestLossGradient(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		cfg  Config
+		k    int
 	}{
-		{"seed shape relu", Config{Input: 7, Hidden: []int{5}, Latent: 2}},
-		{"deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}},
-		{"softplus glorot", Config{Input: 5, Hidden: []int{4}, Latent: 2, Activation: nn.Softplus, Init: nn.InitGlorot}},
-		{"no hidden layer", Config{Input: 4, Latent: 2}},
-		{"activation per layer", Config{Input: 6, Hidden: []int{5, 4, 3}, Latent: 2, Activations: []nn.Activation{nn.Tanh, nn.Softplus, nn.ReLU}}},
-		{"gaussian learned variance", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian}},
-		{"gaussian fixed sigma", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian, Sigma: 0.3}},
+		{"seed shape relu", Config{Input: 7, Hidden: []int{5}, Latent: 2}, 1},
+		{"deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}, 1},
+		{"softplus glorot", Config{Input: 5, Hidden: []int{4}, Latent: 2, Activation: nn.Softplus, Init: nn.InitGlorot}, 1},
+		{"no hidden layer", Config{Input: 4, Latent: 2}, 1},
+		{"activation per layer", Config{Input: 6, Hidden: []int{5, 4, 3}, Latent: 2, Activations: []nn.Activation{nn.Tanh, nn.Softplus, nn.ReLU}}, 1},
+		{"gaussian learned variance", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian}, 1},
+		{"gaussian fixed sigma", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian, Sigma: 0.3}, 1},
+		{"k=3 samples", Config{Input: 7, Hidden: []int{5}, Latent: 2}, 3},
+		{"k=2 gaussian learned variance", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian}, 2},
+		{"k=4 no hidden layer", Config{Input: 4, Latent: 3}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 7))
@@ -41,17 +46,18 @@ func TestLossGradient(t *testing.T) {
 				t.Fatal(err)
 			}
 			const n = 3
+			k := tc.k
 			x := randomInput(rng, n, tc.cfg.Input)
-			p := m.newPass(n, true)
+			p := m.newPass(n, k, true)
 			fillNormal(p.eps, rng)
 			const beta = 0.7 // the objective recon + β·KL
 			loss := func() float64 {
-				r, k := m.forward(p, x, n, 0, 0)
-				return (r + beta*k) / n
+				r, kl := m.forward(p, x, n, k, 0, 0)
+				return (r + beta*kl) / float64(n*k)
 			}
 			nn.ZeroGrad(m.Params())
-			m.forward(p, x, n, 1.0/n, beta)
-			m.backward(p, x, n)
+			m.forward(p, x, n, k, 1/float32(n*k), beta)
+			m.backward(p, x, n, k)
 			for _, prm := range m.Params() {
 				nntest.CheckGradient(t, prm.Name, prm.Value, prm.Grad, loss)
 			}
@@ -147,15 +153,11 @@ func TestIWAEGradient(t *testing.T) {
 			}
 			const n = 2
 			k, D, L := tc.k, tc.cfg.Input, tc.cfg.Latent
-			x := make([]float32, n*k*D) // each input k times
-			in := randomInput(rng, n, D)
-			for r := range n * k {
-				copy(x[r*D:(r+1)*D], in[(r/k)*D:(r/k+1)*D])
-			}
-			p := m.newPass(n*k, true)
+			x := randomInput(rng, n, D)
+			p := m.newPass(n, k, true)
 			fillNormal(p.eps, rng)
 			loss := func() float64 { // (1/n) Σ_i −log (1/k) Σ_s w_is
-				m.forward(p, x, n*k, 0, 0)
+				m.forward(p, x, n, k, 0, 0)
 				var total float64
 				for i := range n {
 					var acc logSumExp
@@ -173,9 +175,9 @@ func TestIWAEGradient(t *testing.T) {
 				return total / n
 			}
 			nn.ZeroGrad(m.Params())
-			m.forward(p, x, n*k, 1.0/n, 0)
+			m.forward(p, x, n, k, 1.0/n, 0)
 			p.importanceWeights(n*k, k, L, 1.0/n)
-			m.backward(p, x, n*k)
+			m.backward(p, x, n, k)
 			for _, prm := range m.Params() {
 				nntest.CheckGradient(t, prm.Name, prm.Value, prm.Grad, loss)
 			}
