@@ -13,9 +13,10 @@ step IN OUT
     `grad/<name>` and its value after the step as `after/<name>`, with the
     torch version and the BLAS libraries loaded in the metadata.
 
-bench [--threads N] [--steps S] [--arch 784-400-20|784-512-2 ...]
+bench [--threads N] [--steps S] [--batch B] [--iwae K] [--arch 784-400-20|784-512-2|784-200-200-50 ...]
     Times training steps (batch 128, Adam lr 1e-3, shuffled MNIST, the
-    recipes of examples/pytorch.yaml and examples/keras.yaml) and inference
+    recipes of examples/pytorch.yaml and examples/keras.yaml; --iwae K trains
+    on the importance-weighted bound of K samples) and inference
     (encode to the means, decode to images, batch 1000 over the test set) and
     prints one JSON object with samples per second (training: over all timed
     steps, and from the median step; inference: the best pass), the BLAS
@@ -69,6 +70,19 @@ def loss_terms(model, x, eps):
     recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
     kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / n
     return recon, kl
+
+
+def iwae_loss(model, x, k):
+    """Returns the negative importance-weighted bound of k samples per input,
+    averaged over the batch, as package vae trains it with --objective iwae
+    (one encoder pass, k draws of z per input)."""
+    mean, log_var = model.encode(x)
+    eps = torch.randn(x.shape[0], k, mean.shape[1])
+    z = mean.unsqueeze(1) + torch.exp(log_var / 2).unsqueeze(1) * eps  # [n, k, latent]
+    logits = model.decode(z.reshape(-1, z.shape[-1])).reshape(x.shape[0], k, -1)
+    log_px = -F.binary_cross_entropy_with_logits(logits, x.unsqueeze(1).expand_as(logits), reduction="none").sum(-1)
+    log_w = log_px + 0.5 * (eps.pow(2) - z.pow(2) + log_var.unsqueeze(1)).sum(-1)  # the log 2π terms cancel
+    return -(torch.logsumexp(log_w, 1) - math.log(k)).mean()
 
 
 def blas_libraries():
@@ -138,9 +152,13 @@ def bench_arch(recipe, train, test, args):
     def train_step(i):
         i %= batches
         x = train[order[i * args.batch:(i + 1) * args.batch]]
-        recon, kl = loss_terms(model, x, torch.randn(x.shape[0], recipe["config"]["latent"]))
+        if args.iwae > 1:
+            loss = iwae_loss(model, x, args.iwae)
+        else:
+            recon, kl = loss_terms(model, x, torch.randn(x.shape[0], recipe["config"]["latent"]))
+            loss = recon + kl
         opt.zero_grad()
-        (recon + kl).backward()
+        loss.backward()
         opt.step()
 
     for i in range(args.warmup):
@@ -188,6 +206,7 @@ def bench(args):
         "cpus": os.cpu_count(),
         "load_average_before": round(load, 2),
         "batch": args.batch,
+        "iwae": args.iwae,
         "steps": args.steps,
         "arch": {arch: bench_arch(RECIPES[arch], train, test, args) for arch in args.arch},
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -245,6 +264,7 @@ def parse_args():
     b.add_argument("--warmup", type=int, default=20, help="untimed training steps first (default 20)")
     b.add_argument("--repeats", type=int, default=3, help="inference passes over the test set; the best counts (default 3)")
     b.add_argument("--batch", type=int, default=128, help="training batch size (default 128)")
+    b.add_argument("--iwae", type=int, default=1, help="train on the importance-weighted bound of this many samples (default 1: the ELBO)")
     b.add_argument("--infer-batch", type=int, default=1000, help="inference batch size (default 1000)")
     b.add_argument("--arch", nargs="+", choices=sorted(RECIPES), default=["784-400-20", "784-512-2"],
                    help="architectures to time (default both)")
