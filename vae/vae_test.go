@@ -184,3 +184,38 @@ func TestIWAEGradient(t *testing.T) {
 		})
 	}
 }
+
+// k samples of z per input give, row for row, the losses and samples of a
+// pass over each input repeated k times with the same noise (up to rounding:
+// the encoder's products of 3 and of 12 rows may round differently).
+func TestSamplesMatchRepeatedInputs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	cfg := Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}
+	m, err := New(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, k = 3, 4
+	D, L := cfg.Input, cfg.Latent
+	x := randomInput(rng, n, D)
+	repeated := make([]float32, n*k*D)
+	for r := range n * k {
+		copy(repeated[r*D:(r+1)*D], x[r/k*D:(r/k+1)*D])
+	}
+	p, q := m.newPass(n, k, false), m.newPass(n*k, 1, false)
+	fillNormal(p.eps, rng)
+	copy(q.eps, p.eps)
+	m.forward(p, x, n, k, 0, 0)
+	m.forward(q, repeated, n*k, 1, 0, 0)
+	near := func(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-5*(1+math.Abs(float64(b))) }
+	for r := range n * k {
+		if !near(p.recon[r], q.recon[r]) || !near(p.kl[r], q.kl[r]) {
+			t.Errorf("row %d: recon, KL %v, %v; repeated input %v, %v", r, p.recon[r], p.kl[r], q.recon[r], q.kl[r])
+		}
+	}
+	for i := range n * k * L {
+		if !near(p.z[i], q.z[i]) {
+			t.Fatalf("z[%d] = %v, repeated input %v", i, p.z[i], q.z[i])
+		}
+	}
+}
