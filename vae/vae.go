@@ -219,10 +219,19 @@ func (m *Model) encode(p *pass, x []float32, n int) {
 	m.ZLogVar.Forward(p.logVar, h, n)
 }
 
-// sample draws z = z_mean + exp(z_log_var/2)·ε with ε from p.eps.
-func (p *pass) sample(n, latent int) {
+// sample draws k samples z = z_mean + exp(z_log_var/2)·ε for each of the n
+// posteriors [n, latent] the encoder left, with ε from p.eps [n·k, latent].
+// It spreads the mean, log-variance and σ of input i to rows i·k … i·k+k−1.
+func (p *pass) sample(n, k, latent int) {
 	for i := range n * latent {
 		p.std[i] = float32(math.Exp(float64(p.logVar[i]) / 2))
+	}
+	if k > 1 {
+		expand(p.mean, n, k, latent)
+		expand(p.logVar, n, k, latent)
+		expand(p.std, n, k, latent)
+	}
+	for i := range n * k * latent {
 		p.z[i] = p.mean[i] + p.std[i]*p.eps[i]
 	}
 }
@@ -249,11 +258,7 @@ func (m *Model) decode(p *pass, z []float32, n int) {
 func (m *Model) forward(p *pass, x []float32, n, k int, gradScale, beta float32) (recon, kl float64) {
 	L, D, rows := m.Config.Latent, m.Config.Input, n*k
 	m.encode(p, x, n)
-	if k > 1 {
-		expand(p.mean, n, k, L)
-		expand(p.logVar, n, k, L)
-	}
-	p.sample(rows, L)
+	p.sample(n, k, L)
 	m.decode(p, p.z, rows)
 
 	var dLogits, dMean, dLogVar []float32
