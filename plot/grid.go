@@ -59,7 +59,7 @@ func grayLevel(v float32) uint8 {
 // cells left over in the last row are filled with the border colour. cols 0
 // picks a near-square grid, and cols above len(images) is reduced to it.
 func ImageGrid(path string, images [][]float32, h, w, cols int, opt GridOptions) error {
-	img, err := imageGrid(images, h, w, cols, opt)
+	img, err := Grid(images, h, w, cols, opt)
 	if err != nil {
 		return fmt.Errorf("image grid %s: %w", path, err)
 	}
@@ -69,7 +69,8 @@ func ImageGrid(path string, images [][]float32, h, w, cols int, opt GridOptions)
 	return nil
 }
 
-func imageGrid(images [][]float32, h, w, cols int, opt GridOptions) (*image.Gray, error) {
+// Grid is ImageGrid's picture, for a caller that writes it elsewhere.
+func Grid(images [][]float32, h, w, cols int, opt GridOptions) (*image.Gray, error) {
 	if err := checkImages("images", images, h, w); err != nil {
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func imageGrid(images [][]float32, h, w, cols int, opt GridOptions) (*image.Gray
 // then a wider gap and the next pair. cols 0 puts everything in one pair of
 // rows. originals and recons must have the same length.
 func Reconstructions(path string, originals, recons [][]float32, h, w, cols int, opt GridOptions) error {
-	img, err := reconstructions(originals, recons, h, w, cols, opt)
+	img, err := ReconstructionGrid(originals, recons, h, w, cols, opt)
 	if err != nil {
 		return fmt.Errorf("reconstructions %s: %w", path, err)
 	}
@@ -104,7 +105,9 @@ func Reconstructions(path string, originals, recons [][]float32, h, w, cols int,
 	return nil
 }
 
-func reconstructions(originals, recons [][]float32, h, w, cols int, opt GridOptions) (*image.Gray, error) {
+// ReconstructionGrid is Reconstructions' picture, for a caller that writes it
+// elsewhere.
+func ReconstructionGrid(originals, recons [][]float32, h, w, cols int, opt GridOptions) (*image.Gray, error) {
 	if len(originals) != len(recons) {
 		return nil, fmt.Errorf("%d originals but %d reconstructions", len(originals), len(recons))
 	}

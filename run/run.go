@@ -137,6 +137,9 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	if spec.Model.Input == 0 {
 		spec.Model.Input = trainSet.Dim
 	}
+	if err := spec.Model.CheckTraining(trainSet.N, spec.Train); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	m, err := vae.New(spec.Model, rand.New(rand.NewPCG(spec.Train.Seed, 0)))
 	if err != nil {
 		return nil, err

@@ -133,8 +133,10 @@ func TestNLLStopsWhenCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if _, err := m.NLL(context.Background(), x, NLLOptions{K: -1}); err == nil {
-		t.Error("K = −1 accepted")
+	for _, k := range []int{-1, MaxK + 1, 100_000_000} {
+		if _, err := m.NLL(context.Background(), x, NLLOptions{K: k}); err == nil {
+			t.Errorf("K = %d accepted", k)
+		}
 	}
 }
 

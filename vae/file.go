@@ -167,7 +167,20 @@ func decode(path string, data []byte) (*Model, *safetensors.File, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
+		if i := nonFinite(v); i >= 0 {
+			return nil, nil, fmt.Errorf("%s: tensor %q holds %v at index %d: the file is damaged or was saved from a run that diverged", path, prm.Name, v[i], i)
+		}
 		copy(prm.Value, v)
 	}
 	return m, f, nil
+}
+
+// nonFinite returns the index of the first NaN or infinity in v, or −1.
+func nonFinite(v []float32) int {
+	for i, x := range v {
+		if x-x != 0 { // NaN or ±Inf
+			return i
+		}
+	}
+	return -1
 }

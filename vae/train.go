@@ -196,6 +196,9 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if err := m.Config.CheckTraining(train.N, opts); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	var valid *dataset.Set
 	if opts.Validation > 0 {
 		if opts.Validation >= train.N {

@@ -427,6 +427,16 @@ func TestLoadBadFiles(t *testing.T) {
 	otherPath := filepath.Join(dir, "other.safetensors")
 	Save(otherPath, other)
 	swapped := strings.Replace(string(mustRead(otherPath)), `\"hidden\":[5]`, `\"hidden\":[4]`, 1)
+	// A model whose weights went NaN or infinite, saved as it was.
+	nonFinite := func(name string, v float32) string {
+		bad, _ := New(m.Config, rand.New(rand.NewPCG(1, 0)))
+		bad.ZMean.W.Value[3] = v
+		p := filepath.Join(dir, name)
+		if err := Save(p, bad); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 
 	for _, tc := range []struct {
 		name, path, want string
@@ -436,6 +446,8 @@ func TestLoadBadFiles(t *testing.T) {
 		{"header cut", write("cut.safetensors", data[:20]), "cut.safetensors"},
 		{"not safetensors", write("junk.safetensors", []byte("hello, world, this is not a model")), "junk.safetensors"},
 		{"shape mismatch", write("swapped.safetensors", []byte(swapped)), "shape"},
+		{"NaN weight", nonFinite("nan.safetensors", float32(math.NaN())), `"z_mean.weight" holds NaN at index 3`},
+		{"infinite weight", nonFinite("inf.safetensors", float32(math.Inf(-1))), `"z_mean.weight" holds -Inf at index 3`},
 		{"newer version", write("v9.safetensors", []byte(strings.Replace(string(data), `"format_version":"1"`, `"format_version":"9"`, 1))), "format version"},
 	} {
 		_, err := Load(tc.path)

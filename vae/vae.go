@@ -70,6 +70,9 @@ func newZero(cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkModel(); err != nil {
+		return nil, err
+	}
 	var ds []*nn.Dense
 	for _, l := range cfg.Layers() {
 		ds = append(ds, nn.NewDense(l.Name, l.In, l.Out))

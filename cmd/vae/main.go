@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/govae/vae/budget"
 )
 
 func main() {
@@ -59,6 +61,20 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
   vae eval runs/mnist-512-2/model.safetensors`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	var maxMemory string
+	root.PersistentFlags().StringVar(&maxMemory, "max-memory", "",
+		"memory one computation may ask for, e.g. 16GiB (default $"+budget.EnvVar+", else a quarter of the machine)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		limit := int64(0) // the default
+		if maxMemory != "" {
+			var err error
+			if limit, err = budget.ParseSize(maxMemory); err != nil || limit == 0 {
+				return usageError{fmt.Errorf("--max-memory %q: want a size such as 16GiB", maxMemory)}
+			}
+		}
+		budget.SetLimit(limit)
+		return nil
+	}
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	root.AddCommand(

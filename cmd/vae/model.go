@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/govae/vae/budget"
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/internal/atomicfile"
 	"github.com/govae/vae/plot"
@@ -232,19 +234,21 @@ func newSample(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, w := run.ImageShape(m.Config.Input)
-			x := m.Sample(n, rand.New(rand.NewPCG(seed, 0)))
-			cols := min(n, 10)
-			if err := plot.ImageGrid(out, plot.Split(x, m.Config.Input), h, w, cols, plot.GridOptions{}); err != nil {
+			if err := budget.Check(fmt.Sprintf("-n %d samples of %d values", n, m.Config.Input), budget.Mul(int64(n), int64(m.Config.Input), 5)); err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, out)
-			return nil
+			h, w := run.ImageShape(m.Config.Input)
+			x := m.Sample(n, rand.New(rand.NewPCG(seed, 0)))
+			img, err := plot.Grid(plot.Split(x, m.Config.Input), h, w, min(n, 10), plot.GridOptions{})
+			if err != nil {
+				return err
+			}
+			return writeTo(stdout, out, func(w io.Writer) error { return png.Encode(w, img) })
 		},
 	}
 	cmd.Flags().IntVarP(&n, "n", "n", 64, "number of samples")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
-	cmd.Flags().StringVarP(&out, "out", "o", "samples.png", "PNG file to write")
+	cmd.Flags().StringVarP(&out, "out", "o", "samples.png", "PNG file to write, - for stdout")
 	return cmd
 }
 
@@ -268,16 +272,16 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := plot.Reconstructions(out, plot.Split(x, test.Dim), plot.Split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{}); err != nil {
+			img, err := plot.ReconstructionGrid(plot.Split(x, test.Dim), plot.Split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, out)
-			return nil
+			return writeTo(stdout, out, func(w io.Writer) error { return png.Encode(w, img) })
 		},
 	}
 	d.add(cmd)
 	cmd.Flags().IntVarP(&n, "n", "n", 20, "number of test images")
-	cmd.Flags().StringVarP(&out, "out", "o", "reconstructions.png", "PNG file to write")
+	cmd.Flags().StringVarP(&out, "out", "o", "reconstructions.png", "PNG file to write, - for stdout")
 	return cmd
 }
 
@@ -309,8 +313,8 @@ z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
 	return cmd
 }
 
-// writeTo runs write on stdout when out is "-", else on the file out,
-// atomically, and then prints the file's name.
+// writeTo runs write on stdout when out is "-", else on the file out
+// (atomically, see atomicfile), and then prints the file's name.
 func writeTo(stdout io.Writer, out string, write func(io.Writer) error) error {
 	if out == "-" {
 		return write(stdout)
