@@ -10,6 +10,9 @@ package dataset
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
+
+	"github.com/govae/vae/budget"
 )
 
 // Set is a data set of N examples of Dim features each, with optional class
@@ -19,6 +22,10 @@ type Set struct {
 	X      []float32 // [N, Dim] row-major, pixels scaled to [0, 1]
 	Labels []uint8   // [N], or nil
 	N, Dim int
+	// Classes is the number of classes the labels name: each label is
+	// below it. It is 0 for a set without labels, and 256 (any byte) for
+	// one LoadImages read, which knows of no classes.
+	Classes int
 	// Rows and Cols are the image shape when the examples are images
 	// (Rows*Cols == Dim), else 0.
 	Rows, Cols int
@@ -86,35 +93,122 @@ func Shuffle(idx []int, rng *rand.Rand) {
 // unsigned bytes. Pixels are scaled to [0, 1]. Labels may take any byte
 // value; an empty labelsPath gives a set without labels. The files may be
 // gzip-compressed.
+//
+// The headers of both files are read first: a set whose data and float32
+// pixels would need more memory than the budget allows (see package budget)
+// is refused before anything is allocated for it.
 func LoadImages(imagesPath, labelsPath, name string) (*Set, error) {
-	img, err := ReadIDXFile(imagesPath)
+	img, err := openIDX(imagesPath, nil)
 	if err != nil {
 		return nil, err
 	}
-	var lbl *IDX
+	defer img.close()
+	var lbl *idxFile
 	if labelsPath != "" {
-		if lbl, err = ReadIDXFile(labelsPath); err != nil {
+		if lbl, err = openIDX(labelsPath, nil); err != nil {
 			return nil, err
 		}
+		defer lbl.close()
 	}
-	return newSet(name, img, lbl, imagesPath, labelsPath)
+	if err := checkPart(img, lbl); err != nil {
+		return nil, err
+	}
+	if err := checkCost(img, lbl); err != nil {
+		return nil, err
+	}
+	return readPart(name, img, lbl, anyByte, (*idxFile).read)
 }
 
-// newSet builds a Set from parsed image and label files; the paths only
-// serve the error messages.
-func newSet(name string, img, lbl *IDX, imagesPath, labelsPath string) (*Set, error) {
-	if len(img.Dims) != 3 {
-		return nil, fmt.Errorf("%s: images: want 3 dimensions [N, rows, cols], got %v", imagesPath, img.Dims)
+// anyByte is the number of classes of labels that may take any byte value.
+const anyByte = 256
+
+// checkPart checks what the headers of the files of one part of a data set
+// declare: images [N, rows, cols] and, unless lbl is nil, labels [N].
+func checkPart(img, lbl *idxFile) error {
+	if len(img.dims) != 3 {
+		return fmt.Errorf("%s: images: want 3 dimensions [N, rows, cols], got %v", img.path, img.dims)
 	}
-	n, rows, cols := img.Dims[0], img.Dims[1], img.Dims[2]
+	if lbl == nil {
+		return nil
+	}
+	if len(lbl.dims) != 1 {
+		return fmt.Errorf("%s: labels: want 1 dimension [N], got %v", lbl.path, lbl.dims)
+	}
+	if n := img.dims[0]; lbl.dims[0] != n {
+		return fmt.Errorf("%s holds %d images but %s holds %d labels", img.path, n, lbl.path, lbl.dims[0])
+	}
+	return nil
+}
+
+// checkCost checks the memory that reading files and building Sets of them
+// takes, by what their headers declare, against the memory budget: the data
+// of every file, and a float32 for each pixel of the images. files alternate
+// images and labels; nil files are skipped.
+func checkCost(files ...*idxFile) error {
+	var raw, pixels int64
+	var claims []string
+	for i, x := range files {
+		if x == nil {
+			continue
+		}
+		raw = budget.Add(raw, int64(x.n))
+		kind := "labels"
+		if i%2 == 0 {
+			kind = "images"
+			pixels = budget.Add(pixels, int64(x.n))
+		}
+		claims = append(claims, fmt.Sprintf("%s (%s %s)", x.path, dimsString(x.dims), kind))
+	}
+	floats := budget.Mul(pixels, 4)
+	what := fmt.Sprintf("reading %s as %s of bytes and %s of float32",
+		strings.Join(claims, ", "), budget.Format(raw), budget.Format(floats))
+	return budget.Check(what, budget.Add(raw, floats))
+}
+
+// readPart reads the images img and the labels lbl (nil for none) of one
+// part of a data set, whose headers passed checkPart, with read, and builds
+// the Set called name. Labels must be below classes (any byte if classes is
+// not positive).
+func readPart(name string, img, lbl *idxFile, classes int, read func(*idxFile) (*IDX, error)) (*Set, error) {
+	if classes <= 0 || classes > anyByte {
+		classes = anyByte
+	}
+	im, err := read(img)
+	if err != nil {
+		return nil, err
+	}
+	var labels []uint8
 	if lbl != nil {
-		if len(lbl.Dims) != 1 {
-			return nil, fmt.Errorf("%s: labels: want 1 dimension [N], got %v", labelsPath, lbl.Dims)
+		lm, err := read(lbl)
+		if err != nil {
+			return nil, err
 		}
-		if lbl.Dims[0] != n {
-			return nil, fmt.Errorf("%s holds %d images but %s holds %d labels", imagesPath, n, labelsPath, lbl.Dims[0])
+		if err := checkLabels(name, lbl.path, lm.Data, classes); err != nil {
+			return nil, err
+		}
+		labels = lm.Data
+	}
+	return newSet(name, im, labels, classes), nil
+}
+
+// checkLabels returns an error naming the file at path, the first label that
+// is not below classes and its value, if there is one. name is the set's.
+func checkLabels(name, path string, labels []uint8, classes int) error {
+	if classes >= anyByte {
+		return nil
+	}
+	for i, l := range labels {
+		if int(l) >= classes {
+			return fmt.Errorf("%s: label %d is %d, outside the %d classes 0..%d of %s", path, i, l, classes, classes-1, name)
 		}
 	}
+	return nil
+}
+
+// newSet builds a Set from images [N, rows, cols] and, unless labels is
+// nil, their N labels, all below classes.
+func newSet(name string, img *IDX, labels []uint8, classes int) *Set {
+	n, rows, cols := img.Dims[0], img.Dims[1], img.Dims[2]
 	var scale [256]float32
 	for b := range scale {
 		scale[b] = float32(b) / 255
@@ -124,8 +218,8 @@ func newSet(name string, img, lbl *IDX, imagesPath, labelsPath string) (*Set, er
 		x[i] = scale[b]
 	}
 	s := &Set{Name: name, X: x, N: n, Dim: rows * cols, Rows: rows, Cols: cols}
-	if lbl != nil {
-		s.Labels = lbl.Data
+	if labels != nil {
+		s.Labels, s.Classes = labels, classes
 	}
-	return s, nil
+	return s
 }

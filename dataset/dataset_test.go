@@ -72,7 +72,29 @@ func TestLoadImages(t *testing.T) {
 			if !slices.Equal(s.Labels, tc.wantLabels) || (s.Labels == nil) != (tc.wantLabels == nil) {
 				t.Errorf("Labels = %v, want %v", s.Labels, tc.wantLabels)
 			}
+			if want := map[bool]int{false: 0, true: 256}[s.Labels != nil]; s.Classes != want {
+				t.Errorf("Classes = %d, want %d", s.Classes, want)
+			}
 		})
+	}
+}
+
+// TestLoadImagesOverBudget checks that LoadImages weighs the set it would
+// build against the memory budget before reading any data.
+func TestLoadImagesOverBudget(t *testing.T) {
+	dir := t.TempDir()
+	images, labels := filepath.Join(dir, "images.gz"), filepath.Join(dir, "labels.gz")
+	writeZeroIDXGz(t, images, 100, 10, 10)
+	writeZeroIDXGz(t, labels, 100)
+	setLimit(t, 40000)
+	_, err := LoadImages(images, labels, "big")
+	want := "reading " + images + " (100×10×10 images), " + labels + " (100 labels) as 9.9 KiB of bytes and 39.1 KiB of float32 needs 48.9 KiB of memory, over the limit of 39.1 KiB"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("LoadImages error = %v, want one containing %q", err, want)
+	}
+	setLimit(t, 50100)
+	if s, err := LoadImages(images, labels, "big"); err != nil || s.N != 100 {
+		t.Fatalf("LoadImages within the budget: %v", err)
 	}
 }
 

@@ -17,11 +17,55 @@ import (
 	"golang.org/x/term"
 )
 
+// wantFile is what a fetched file must be.
+type wantFile struct {
+	sha256 string // the hex SHA-256 of its decompressed content
+	size   int64  // the length of that content; 0: unknown
+}
+
+// contentMax returns the most bytes of decompressed content to accept.
+func (w wantFile) contentMax() int64 {
+	if w.size > 0 {
+		return w.size
+	}
+	return maxIDXFileBytes
+}
+
+// bodyMax returns the most bytes of a file to accept, gzipped or not: the
+// content, and what gzip may add to content that does not compress (a
+// header that may name the file, stored blocks of 5 bytes per 64 KiB, a
+// trailer).
+func (w wantFile) bodyMax() int64 {
+	c := w.contentMax()
+	return c + c/1024 + 64<<10
+}
+
+// stallTimeout is how long a download may go without receiving a byte,
+// headers included, before it is given up. Tests shorten it.
+var stallTimeout = 30 * time.Second
+
 // download fetches url into the file dst. The file is created, or replaced,
-// only once the whole body has arrived and the SHA-256 of its decompressed
-// content is want; otherwise nothing is left behind. Progress, if not nil,
-// receives progress reports.
-func download(ctx context.Context, client *http.Client, url, dst, want string, progress io.Writer) error {
+// only once the whole body has arrived and its decompressed content is want;
+// otherwise nothing is left behind. The download stops as soon as the body
+// or its content runs past what want allows, and when no byte has arrived
+// for stall (if it is positive). Progress, if not nil, receives progress
+// reports.
+func download(ctx context.Context, client *http.Client, url, dst string, want wantFile, stall time.Duration, progress io.Writer) (err error) {
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watch := &stallWatch{}
+	if stall > 0 {
+		watch.timer = time.AfterFunc(stall, func() { cancel(errStalled) })
+		defer watch.timer.Stop()
+	}
+	defer func() {
+		// However the stall shows up (an error from the client, the body
+		// or the copy), say what it was.
+		if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errStalled) {
+			err = fmt.Errorf("GET %s: transfer stalled: no data for %v after %d bytes", url, stall, watch.n)
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
@@ -34,7 +78,11 @@ func download(ctx context.Context, client *http.Client, url, dst, want string, p
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	body := io.Reader(resp.Body)
+	if max := want.bodyMax(); resp.ContentLength > max {
+		return fmt.Errorf("GET %s: Content-Length %d is more than the %d bytes the file can take", url, resp.ContentLength, max)
+	}
+	watch.r, watch.stall = resp.Body, stall
+	body := io.Reader(watch)
 	var m *meter
 	if progress != nil {
 		m = newMeter(progress, path.Base(req.URL.Path), resp.ContentLength)
@@ -42,6 +90,9 @@ func download(ctx context.Context, client *http.Client, url, dst, want string, p
 	}
 	err = atomicfile.Write(dst, func(w io.Writer) error {
 		n, err := verifiedCopy(w, body, want)
+		if watch.timer != nil && err == nil {
+			watch.timer.Stop() // the body is in: syncing the file is no stall
+		}
 		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 			err = fmt.Errorf("transfer cut off: want %d bytes, got %d", resp.ContentLength, n)
 		}
@@ -54,9 +105,32 @@ func download(ctx context.Context, client *http.Client, url, dst, want string, p
 	return nil
 }
 
-// copyVerified copies the file src to dst, atomically, provided the SHA-256
-// of its decompressed content is want.
-func copyVerified(src, dst, want string) error {
+// errStalled is the cause of a download given up for want of data.
+var errStalled = errors.New("transfer stalled")
+
+// stallWatch reads from r, counting the bytes, and pushes the stall timer
+// back whenever some arrive.
+type stallWatch struct {
+	r     io.Reader
+	timer *time.Timer // nil: no stall timeout
+	stall time.Duration
+	n     int64
+}
+
+func (s *stallWatch) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.n += int64(n)
+		if s.timer != nil {
+			s.timer.Reset(s.stall)
+		}
+	}
+	return n, err
+}
+
+// copyVerified copies the file src to dst, atomically, provided its
+// decompressed content is want.
+func copyVerified(src, dst string, want wantFile) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return err
@@ -73,25 +147,69 @@ func copyVerified(src, dst, want string) error {
 }
 
 // verifiedCopy copies r to w as is and returns the number of bytes copied.
-// It fails unless the SHA-256 of the content of r, decompressed if it is
-// gzipped, is the hex string want.
-func verifiedCopy(w io.Writer, r io.Reader, want string) (int64, error) {
-	cr := &countingReader{r: r}
+// It fails unless the content of r, decompressed if it is gzipped, has the
+// SHA-256 want.sha256, and it stops as soon as r runs past want.bodyMax()
+// bytes or its content past want.contentMax().
+func verifiedCopy(w io.Writer, r io.Reader, want wantFile) (int64, error) {
+	bodyMax, contentMax := want.bodyMax(), want.contentMax()
+	cr := &countingReader{r: &capReader{r: r, left: bodyMax, max: bodyMax}}
 	h := sha256.New()
 	content, err := decompress(io.TeeReader(cr, w))
+	var n int64
 	if err == nil {
-		_, err = io.Copy(h, content)
+		n, err = io.Copy(h, io.LimitReader(content, contentMax+1))
 	}
-	if cr.err != nil && !errors.Is(cr.err, io.EOF) {
+	var long *tooLongError
+	switch {
+	case errors.As(cr.err, &long):
+		return cr.n, long
+	case cr.err != nil && !errors.Is(cr.err, io.EOF):
 		return cr.n, fmt.Errorf("transfer cut off after %d bytes: %w", cr.n, cr.err)
-	}
-	if err != nil {
+	case err != nil:
 		return cr.n, err
+	case n > contentMax && want.size > 0:
+		return cr.n, fmt.Errorf("content ran past %d bytes, the length of the published file", contentMax)
+	case n > contentMax:
+		return cr.n, fmt.Errorf("content ran past %d bytes, the most an IDX file may hold", contentMax)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return cr.n, fmt.Errorf("checksum mismatch: content has SHA-256 %s, want %s", got, want)
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.sha256 {
+		return cr.n, fmt.Errorf("checksum mismatch: content has SHA-256 %s, want %s", got, want.sha256)
 	}
 	return cr.n, nil
+}
+
+// capReader reads at most max bytes from r, and fails once r has more.
+type capReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.left == 0 {
+		// All that may come has come: is there more?
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, &tooLongError{c.max}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// tooLongError says that a body ran past the most bytes it may have.
+type tooLongError struct{ max int64 }
+
+func (e *tooLongError) Error() string {
+	return fmt.Sprintf("body ran past %d bytes, more than the file can take", e.max)
 }
 
 // countingReader counts the bytes read through it and keeps the error that

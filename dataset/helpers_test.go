@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/govae/vae/budget"
 )
 
 // idxBytes returns an uncompressed IDX file of the given shape and data.
@@ -36,6 +40,55 @@ func gzipBytes(t testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
+// writeZeroIDXGz writes a gzipped IDX file of the given shape, all zeros,
+// to path without holding its content in memory: a file of a few KB that
+// really holds what its header declares.
+func writeZeroIDXGz(t testing.TB, path string, dims ...int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := gzip.NewWriter(f)
+	hdr := []byte{0, 0, idxUint8, byte(len(dims))}
+	n := 1
+	for _, d := range dims {
+		hdr = binary.BigEndian.AppendUint32(hdr, uint32(d))
+		n *= d
+	}
+	zw.Write(hdr)
+	zeros := make([]byte, 1<<20)
+	for n > 0 {
+		k, err := zw.Write(zeros[:min(n, len(zeros))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n -= k
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setLimit sets the memory budget to n bytes for the duration of the test.
+func setLimit(t testing.TB, n int64) {
+	budget.SetLimit(n)
+	t.Cleanup(func() { budget.SetLimit(0) })
+}
+
+// allocated returns the bytes that f allocates, on the heap, while it runs.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
 // sha256Hex returns the hex SHA-256 of b.
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
@@ -55,12 +108,15 @@ func tinySet(t testing.TB) [4][]byte {
 		return b
 	}
 	return [4][]byte{
-		idxBytes(t, []int{5, 2, 3}, pixels(5, 1)),
-		idxBytes(t, []int{5}, []byte{0, 1, 2, 3, 9}),
-		idxBytes(t, []int{3, 2, 3}, pixels(3, 2)),
-		idxBytes(t, []int{3}, []byte{7, 8, 9}),
+		idxBytes(t, tinyDims[0], pixels(5, 1)),
+		idxBytes(t, tinyDims[1], []byte{0, 1, 2, 3, 9}),
+		idxBytes(t, tinyDims[2], pixels(3, 2)),
+		idxBytes(t, tinyDims[3], []byte{7, 8, 9}),
 	}
 }
+
+// tinyDims holds the dimensions of the files of tinySet.
+var tinyDims = [4][]int{{5, 2, 3}, {5}, {3, 2, 3}, {3}}
 
 // writeTinyDir writes the files of tinySet into a new folder, gzipped or
 // not, and returns the folder.
@@ -88,7 +144,7 @@ func registerTiny(t testing.TB) {
 	for i, content := range tinySet(t) {
 		sums[i] = sha256Hex(content)
 	}
-	sources["tiny"] = &source{sha256: sums, hint: "pass --data DIR"}
+	sources["tiny"] = &source{sha256: sums, dims: tinyDims, classes: 10, hint: "pass --data DIR"}
 	t.Cleanup(func() { delete(sources, "tiny") })
 }
 

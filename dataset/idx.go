@@ -6,9 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+
+	"github.com/govae/vae/budget"
 )
 
 // IDX file limits. They bound what a header may declare, so that a corrupt
@@ -16,6 +19,8 @@ import (
 const (
 	maxIDXDims  = 4       // MNIST-style files use 1 (labels) or 3 (images)
 	maxIDXBytes = 1 << 30 // the largest data part accepted
+	// maxIDXFileBytes is the length of the largest IDX file accepted.
+	maxIDXFileBytes = 4 + 4*maxIDXDims + maxIDXBytes
 )
 
 // idxUint8 is the IDX type byte for unsigned bytes, the only type supported.
@@ -32,50 +37,131 @@ type IDX struct {
 // recognized by its leading bytes. Only the unsigned-byte element type (0x08)
 // is supported, with 1 to 4 dimensions and at most 1 GiB of data. The input
 // must end where the data the header describes ends.
+//
+// A header that declares more data than the memory budget allows (see
+// package budget) is refused before anything is allocated for the data, and
+// the buffer for the data grows with what arrives rather than with what the
+// header declares.
 func ReadIDX(r io.Reader) (*IDX, error) {
-	return readIDX(r, nil, -1)
+	src, _, err := content(r, nil, -1)
+	if err != nil {
+		return nil, err
+	}
+	x, err := readIDXHeader(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := budget.Check("IDX data of "+dimsString(x.dims)+" bytes", int64(x.n)); err != nil {
+		return nil, err
+	}
+	return x.read()
 }
 
 // ReadIDXFile reads the IDX file at path, gzip-compressed or not, as ReadIDX
-// does. Errors name the file.
+// does. Errors name the file. The data is read into a buffer of the length
+// the header declares, once that is known to fit the memory budget.
 func ReadIDXFile(path string) (*IDX, error) {
-	return readIDXFile(path, nil)
+	x, err := openIDX(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer x.close()
+	if err := x.checkBudget(); err != nil {
+		return nil, err
+	}
+	return x.read()
 }
 
-// readIDXFile is ReadIDXFile that also writes the decompressed content to h
-// when h is not nil.
-func readIDXFile(path string, h hash.Hash) (*IDX, error) {
+// idxFile is an IDX file opened for reading: its header has been read, its
+// data not yet, so that what the header claims can be weighed before
+// anything is allocated for it.
+type idxFile struct {
+	path string
+	f    *os.File
+	r    io.Reader // the decompressed content after the header
+	size int64     // a bound on the length of the data, or -1; see readData
+	dims []int     // as the header declares them
+	n    int       // the bytes of data the header declares: the product of dims
+}
+
+// openIDX opens the IDX file at path and reads its header. If h is not nil,
+// it receives the decompressed content, the header included, as it is read.
+// Errors name the file.
+func openIDX(path string, h io.Writer) (*idxFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err // *fs.PathError names the file
 	}
-	defer f.Close()
 	size := int64(-1)
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
-	m, err := readIDX(f, h, size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	src, size, err := content(f, h, size)
+	if err == nil {
+		var x *idxFile
+		if x, err = readIDXHeader(src); err == nil {
+			x.path, x.f, x.size = path, f, size
+			return x, nil
+		}
 	}
-	return m, nil
+	f.Close()
+	return nil, fmt.Errorf("%s: %w", path, err)
 }
 
-// readIDX is ReadIDX that also writes the decompressed content to h when h is
-// not nil. If size is not negative, it is the length of r, which lets the
-// data be read into a buffer of the right size at once.
-func readIDX(r io.Reader, h io.Writer, size int64) (*IDX, error) {
-	src, err := decompress(r)
+// read reads the data of x and closes its file. Errors name the file, if
+// there is one.
+func (x *idxFile) read() (*IDX, error) {
+	defer x.close()
+	data, err := readData(x.r, x.n, x.size)
+	if err != nil && x.path != "" {
+		return nil, fmt.Errorf("%s: %w", x.path, err)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return &IDX{Dims: x.dims, Data: data}, nil
+}
+
+// close closes the file of x; it may be called more than once.
+func (x *idxFile) close() {
+	if x != nil && x.f != nil {
+		x.f.Close()
+		x.f = nil
+	}
+}
+
+// checkBudget checks the data x declares against the memory budget.
+func (x *idxFile) checkBudget() error {
+	return budget.Check(fmt.Sprintf("%s: IDX data of %s bytes", x.path, dimsString(x.dims)), int64(x.n))
+}
+
+// dimsString writes dims as the product it is: "60000×28×28".
+func dimsString(dims []int) string {
+	var b strings.Builder
+	for i, d := range dims {
+		if i > 0 {
+			b.WriteString("×")
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	return b.String()
+}
+
+// content returns a reader of the decompressed content of r, which also
+// writes what it reads to h when h is not nil, and a bound on the length of
+// that content from size, the length of r if it is not negative.
+func content(r io.Reader, h io.Writer, size int64) (io.Reader, int64, error) {
+	src, err := decompress(r)
+	if err != nil {
+		return nil, 0, err
+	}
 	if _, gzipped := src.(gzipReader); gzipped && size >= 0 {
-		size *= maxDeflateRatio
+		size = budget.Mul(size, maxDeflateRatio)
 	}
 	if h != nil {
 		src = io.TeeReader(src, h)
 	}
-	return parseIDX(src, size)
+	return src, size, nil
 }
 
 // maxDeflateRatio bounds how much larger than its compressed form content
@@ -107,9 +193,9 @@ func (g gzipReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// parseIDX reads an uncompressed IDX file of at most size bytes, or of
-// unknown length if size is negative.
-func parseIDX(r io.Reader, size int64) (*IDX, error) {
+// readIDXHeader reads the header of an uncompressed IDX file from r and
+// returns an idxFile that holds what it declares and reads the data from r.
+func readIDXHeader(r io.Reader) (*idxFile, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, headerError(err)
@@ -124,8 +210,8 @@ func parseIDX(r io.Reader, size int64) (*IDX, error) {
 	if nd < 1 || nd > maxIDXDims {
 		return nil, fmt.Errorf("IDX header declares %d dimensions, want 1 to %d", nd, maxIDXDims)
 	}
-	raw := make([]byte, 4*nd)
-	if _, err := io.ReadFull(r, raw); err != nil {
+	var raw [4 * maxIDXDims]byte
+	if _, err := io.ReadFull(r, raw[:4*nd]); err != nil {
 		return nil, headerError(err)
 	}
 	dims := make([]int, nd)
@@ -141,11 +227,7 @@ func parseIDX(r io.Reader, size int64) (*IDX, error) {
 		}
 		dims[i] = int(d)
 	}
-	data, err := readData(r, int(n), size)
-	if err != nil {
-		return nil, err
-	}
-	return &IDX{Dims: dims, Data: data}, nil
+	return &idxFile{r: r, size: -1, dims: dims, n: int(n)}, nil
 }
 
 // headerError describes a failure to read the IDX header.

@@ -202,3 +202,35 @@ func FuzzReadIDX(f *testing.F) {
 		}
 	})
 }
+
+// TestReadIDXOverBudget checks that a header that declares more data than
+// the memory budget allows is refused before the data is read, whether the
+// data is there or not.
+func TestReadIDXOverBudget(t *testing.T) {
+	setLimit(t, 1<<20)
+	dir := t.TempDir()
+	lying := filepath.Join(dir, "lying")
+	if err := os.WriteFile(lying, idxBytes(t, []int{4000, 1000}, make([]byte, 4e6))[:20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	honest := filepath.Join(dir, "honest.gz")
+	writeZeroIDXGz(t, honest, 4000, 1000)
+	const claim = "IDX data of 4000×1000 bytes needs 3.8 MiB of memory, over the limit of 1.0 MiB"
+	for _, path := range []string{lying, honest} {
+		var err error
+		n := allocated(func() { _, err = ReadIDXFile(path) })
+		if err == nil || !strings.Contains(err.Error(), path+": "+claim) {
+			t.Errorf("ReadIDXFile error = %v, want one containing %q", err, path+": "+claim)
+		}
+		if n > 256<<10 {
+			t.Errorf("ReadIDXFile allocated %d bytes, more than reading a header takes", n)
+		}
+	}
+	in, err := os.ReadFile(honest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadIDX(bytes.NewReader(in)); err == nil || !strings.Contains(err.Error(), claim) {
+		t.Errorf("ReadIDX error = %v, want one containing %q", err, claim)
+	}
+}

@@ -15,8 +15,8 @@ func checkReal(t *testing.T, name string, train, test *Set) {
 		t.Errorf("%s: %d training and %d test examples, want 60000 and 10000", name, train.N, test.N)
 	}
 	for _, s := range []*Set{train, test} {
-		if s.Dim != 784 || s.Rows != 28 || s.Cols != 28 || len(s.X) != s.N*784 || len(s.Labels) != s.N {
-			t.Fatalf("%s: Dim=%d %dx%d len(X)=%d len(Labels)=%d", s.Name, s.Dim, s.Rows, s.Cols, len(s.X), len(s.Labels))
+		if s.Dim != 784 || s.Rows != 28 || s.Cols != 28 || len(s.X) != s.N*784 || len(s.Labels) != s.N || s.Classes != 10 {
+			t.Fatalf("%s: Dim=%d %dx%d len(X)=%d len(Labels)=%d Classes=%d", s.Name, s.Dim, s.Rows, s.Cols, len(s.X), len(s.Labels), s.Classes)
 		}
 		var seen [10]int
 		for i, l := range s.Labels {

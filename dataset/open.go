@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"maps"
@@ -18,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/govae/vae/budget"
 )
 
 // Options tells Open where to look for a data set and how to report on it.
@@ -65,6 +68,14 @@ type source struct {
 	// file lets one table serve every route, including copies that were
 	// compressed again, such as Debian's.
 	sha256 [4]string
+	// dims holds, for each of fileNames, the dimensions of the published
+	// file, nil where unknown. A file in the cache whose header declares
+	// others is discarded unread, and fetching a file stops at the length
+	// they give it.
+	dims [4][]int
+	// classes is the number of classes: the labels run from 0 to
+	// classes-1.
+	classes int
 	// fallback, if not nil, finds a local folder holding the four files
 	// when no mirror works, and describes where that folder comes from.
 	fallback func(ctx context.Context, log *slog.Logger, progress io.Writer) (dir, desc string, err error)
@@ -95,6 +106,8 @@ var sources = map[string]*source{
 			"0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
 			"ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 		},
+		dims:     published60k10k,
+		classes:  10,
 		fallback: goModuleFiles,
 		hint:     "put the four MNIST files in a folder and pass --data DIR (or set VAE_DATA)",
 	},
@@ -109,9 +122,28 @@ var sources = map[string]*source{
 			"5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
 			"0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 		},
+		dims:     published60k10k,
+		classes:  10,
 		fallback: debianFiles,
 		hint:     "run apt-get install dataset-fashion-mnist, or put the four Fashion-MNIST files in a folder and pass --data DIR (or set VAE_DATA)",
 	},
+}
+
+// published60k10k is the shape of MNIST and Fashion-MNIST: 60,000 training
+// and 10,000 test images of 28×28 pixels, with their labels.
+var published60k10k = [4][]int{{60000, 28, 28}, {60000}, {10000, 28, 28}, {10000}}
+
+// want returns what file i of the data set must be when it is fetched.
+func (ds *source) want(i int) wantFile {
+	w := wantFile{sha256: ds.sha256[i]}
+	if d := ds.dims[i]; d != nil {
+		data := int64(1)
+		for _, n := range d {
+			data = budget.Mul(data, int64(n))
+		}
+		w.size = budget.Add(int64(4+4*len(d)), data)
+	}
+	return w
 }
 
 // Open returns the training and test parts of the data set called name,
@@ -135,6 +167,13 @@ var sources = map[string]*source{
 //     go command through the Go module proxy; for Fashion-MNIST, the
 //     Debian package dataset-fashion-mnist. The files are checked and
 //     copied into the cache, so that the next call finds them there.
+//
+// Whatever the route, the headers of the four files are read first, and the
+// memory the two Sets will take (the bytes of the files and a float32 per
+// pixel) is checked against the budget of package budget before any data
+// is read. Each label must name one of the data set's 10 classes. A download
+// stops where the published file ends, and is given up when no byte has
+// arrived for 30 seconds.
 //
 // Each step is logged to opt.Logger. ctx bounds the downloads.
 func Open(ctx context.Context, name string, opt Options) (train, test *Set, src string, err error) {
@@ -164,58 +203,97 @@ func Open(ctx context.Context, name string, opt Options) (train, test *Set, src 
 		}
 		cache = filepath.Join(base, "vae", name)
 	}
-	var idx [4]*IDX
-	var paths [4]string
-	var srcs []string
-	missing := 0
+	// The headers of the cached files first: one that declares other
+	// dimensions than the published file is discarded unread.
+	var files [4]*idxFile
+	defer closeAll(&files)
+	var sums [4]hash.Hash // for the files from the cache, checked once read
+	var origin [4]string  // where each file came from
+	cacheDesc := "cache " + cache
+	found := 0
 	for i, base := range fileNames {
 		p, ok := findFile(cache, base)
 		if !ok {
-			missing++
 			continue
 		}
 		h := sha256.New()
-		m, err := readIDXFile(p, h)
-		if err == nil && hex.EncodeToString(h.Sum(nil)) != ds.sha256[i] {
-			err = fmt.Errorf("%s: checksum mismatch", p)
+		x, err := openIDX(p, h)
+		if err == nil && ds.dims[i] != nil && !slices.Equal(x.dims, ds.dims[i]) {
+			err = fmt.Errorf("%s: header declares %s where the published file has %s", p, dimsString(x.dims), dimsString(ds.dims[i]))
+			x.close()
 		}
 		if err != nil {
 			log.Warn("dataset: discarding bad file in cache", "err", err)
 			os.Remove(p)
-			missing++
 			continue
 		}
-		idx[i], paths[i] = m, p
+		files[i], sums[i], origin[i] = x, h, cacheDesc
+		found++
 	}
-	if missing < len(fileNames) {
-		srcs = append(srcs, "cache "+cache)
-		log.Info("dataset: found in cache", "dir", cache, "files", len(fileNames)-missing)
+	if found > 0 {
+		log.Info("dataset: found in cache", "dir", cache, "files", found)
 	}
-	if missing > 0 {
-		f := &fetcher{ds: ds, opt: &opt, log: log, cache: cache}
+
+	// Then the missing files, each checked as it arrives.
+	f := &fetcher{ds: ds, opt: &opt, log: log, cache: cache}
+	fetch := func(i int) error {
 		if err := os.MkdirAll(cache, 0o755); err != nil {
-			return nil, nil, "", fmt.Errorf("dataset %s: %w", name, err)
+			return err
 		}
-		for i := range fileNames {
-			if idx[i] != nil {
-				continue
-			}
-			p, desc, err := f.fetch(ctx, i)
-			if err != nil {
+		p, desc, err := f.fetch(ctx, i)
+		if err != nil {
+			return err
+		}
+		x, err := openIDX(p, nil)
+		if err != nil {
+			return err
+		}
+		files[i], sums[i], origin[i] = x, nil, desc
+		return nil
+	}
+	for i := range files {
+		if files[i] == nil {
+			if err := fetch(i); err != nil {
 				return nil, nil, "", fmt.Errorf("dataset %s: %w", name, err)
 			}
-			if !slices.Contains(srcs, desc) {
-				srcs = append(srcs, desc)
-			}
-			if idx[i], err = ReadIDXFile(p); err != nil {
-				return nil, nil, "", fmt.Errorf("dataset %s: %w", name, err)
-			}
-			paths[i] = p
 		}
 	}
-	train, test, err = makeSets(name, idx, paths)
+	if err := checkSet(files); err != nil {
+		return nil, nil, "", fmt.Errorf("dataset %s: %w", name, err)
+	}
+
+	// Then the data. A cached file that turns out bad (cut short, or
+	// failing its checksum) is discarded and fetched again.
+	read := func(x *idxFile) (*IDX, error) {
+		i := slices.Index(files[:], x)
+		m, err := x.read()
+		if err == nil && sums[i] != nil && hex.EncodeToString(sums[i].Sum(nil)) != ds.sha256[i] {
+			err = fmt.Errorf("%s: checksum mismatch", x.path)
+		}
+		if err == nil || sums[i] == nil {
+			return m, err
+		}
+		log.Warn("dataset: discarding bad file in cache", "err", err)
+		os.Remove(x.path)
+		if err := fetch(i); err != nil {
+			return nil, err
+		}
+		if err := checkSet(files); err != nil {
+			return nil, err
+		}
+		return files[i].read()
+	}
+	train, test, err = readSets(name, ds.classes, &files, read)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	var srcs []string
+	for _, fromCache := range []bool{true, false} {
+		for _, d := range origin {
+			if (d == cacheDesc) == fromCache && !slices.Contains(srcs, d) {
+				srcs = append(srcs, d)
+			}
+		}
 	}
 	src = strings.Join(srcs, ", ")
 	log.Info("dataset: ready", "source", src, "train", train.N, "test", test.N)
@@ -226,47 +304,73 @@ func Open(ctx context.Context, name string, opt Options) (train, test *Set, src 
 // the environment variable from. The files need not be the published ones,
 // but a warning is logged when they are not.
 func openDir(name, dir, from string, ds *source, log *slog.Logger) (train, test *Set, src string, err error) {
-	var idx [4]*IDX
-	var paths [4]string
-	var differ []string
+	var files [4]*idxFile
+	defer closeAll(&files)
+	var sums [4]hash.Hash
 	for i, base := range fileNames {
 		p, ok := findFile(dir, base)
 		if !ok {
 			return nil, nil, "", fmt.Errorf("dataset %s: folder %s (from %s) holds no %s or %s.gz", name, dir, from, base, base)
 		}
-		h := sha256.New()
-		m, err := readIDXFile(p, h)
-		if err != nil {
+		sums[i] = sha256.New()
+		if files[i], err = openIDX(p, sums[i]); err != nil {
 			return nil, nil, "", fmt.Errorf("dataset %s: %w", name, err)
 		}
+	}
+	if err := checkSet(files); err != nil {
+		return nil, nil, "", fmt.Errorf("dataset %s: %w", name, err)
+	}
+	train, test, err = readSets(name, ds.classes, &files, (*idxFile).read)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var differ []string
+	for i, h := range sums {
 		if hex.EncodeToString(h.Sum(nil)) != ds.sha256[i] {
-			differ = append(differ, filepath.Base(p))
+			differ = append(differ, filepath.Base(files[i].path))
 		}
-		idx[i], paths[i] = m, p
 	}
 	if len(differ) > 0 {
 		log.Warn("dataset: files differ from the published data set", "dir", dir, "files", differ)
-	}
-	train, test, err = makeSets(name, idx, paths)
-	if err != nil {
-		return nil, nil, "", err
 	}
 	log.Info("dataset: loaded from folder", "dir", dir, "from", from, "train", train.N, "test", test.N)
 	return train, test, "folder " + dir, nil
 }
 
-// makeSets builds the training and test sets from the four parsed files.
-func makeSets(name string, idx [4]*IDX, paths [4]string) (train, test *Set, err error) {
-	if train, err = newSet(name+"/train", idx[0], idx[1], paths[0], paths[1]); err != nil {
+// checkSet checks what the headers of the four files of a data set declare:
+// the shapes of the images and labels, and the memory that reading them and
+// building the two Sets takes, all before any data is read.
+func checkSet(files [4]*idxFile) error {
+	for i := 0; i < len(files); i += 2 {
+		if err := checkPart(files[i], files[i+1]); err != nil {
+			return err
+		}
+	}
+	if tr, te := files[0].dims, files[2].dims; tr[1] != te[1] || tr[2] != te[2] {
+		return fmt.Errorf("training images are %dx%d (%s) but test images are %dx%d (%s)",
+			tr[1], tr[2], files[0].path, te[1], te[2], files[2].path)
+	}
+	return checkCost(files[:]...)
+}
+
+// readSets reads the data of the four files, which passed checkSet, with
+// read, and builds the training and test sets of the data set called name,
+// each as soon as its files are read. Labels must be below classes.
+func readSets(name string, classes int, files *[4]*idxFile, read func(*idxFile) (*IDX, error)) (train, test *Set, err error) {
+	if train, err = readPart(name+"/train", files[0], files[1], classes, read); err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", name, err)
 	}
-	if test, err = newSet(name+"/test", idx[2], idx[3], paths[2], paths[3]); err != nil {
+	if test, err = readPart(name+"/test", files[2], files[3], classes, read); err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", name, err)
-	}
-	if train.Dim != test.Dim {
-		return nil, nil, fmt.Errorf("dataset %s: training images are %dx%d but test images are %dx%d", name, train.Rows, train.Cols, test.Rows, test.Cols)
 	}
 	return train, test, nil
+}
+
+// closeAll closes the files that are still open.
+func closeAll(files *[4]*idxFile) {
+	for _, x := range files {
+		x.close()
+	}
 }
 
 // findFile returns the path of base or base.gz in dir, whichever exists as a
@@ -300,7 +404,7 @@ type fetcher struct {
 func (f *fetcher) fetch(ctx context.Context, i int) (path, desc string, err error) {
 	base := fileNames[i] + ".gz"
 	dst := filepath.Join(f.cache, base)
-	want := f.ds.sha256[i]
+	want := f.ds.want(i)
 	mirrors := f.ds.mirrors
 	if f.opt.Mirrors != nil {
 		mirrors = f.opt.Mirrors
@@ -309,7 +413,7 @@ func (f *fetcher) fetch(ctx context.Context, i int) (path, desc string, err erro
 		for _, m := range mirrors {
 			url := strings.TrimRight(m, "/") + "/" + base
 			f.log.Info("dataset: downloading", "url", url)
-			err := download(ctx, f.client(), url, dst, want, f.opt.Progress)
+			err := download(ctx, f.client(), url, dst, want, stallTimeout, f.opt.Progress)
 			if err == nil {
 				f.log.Info("dataset: downloaded", "url", url, "file", dst)
 				return dst, m, nil

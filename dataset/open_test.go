@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/govae/vae/budget"
 )
 
 // checkTiny checks that train and test hold tinySet.
@@ -23,6 +27,9 @@ func checkTiny(t *testing.T, train, test *Set) {
 	}
 	if !slices.Equal(train.Labels, []uint8{0, 1, 2, 3, 9}) || !slices.Equal(test.Labels, []uint8{7, 8, 9}) {
 		t.Errorf("labels %v and %v", train.Labels, test.Labels)
+	}
+	if train.Classes != 10 || test.Classes != 10 {
+		t.Errorf("Classes = %d and %d, want 10", train.Classes, test.Classes)
 	}
 }
 
@@ -241,5 +248,153 @@ func TestOpenFashionNoDebian(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Open error = %v, want one containing %q", err, want)
 		}
+	}
+}
+
+// TestOpenDirOverBudget checks that the headers of a folder's files are
+// weighed against the memory budget before any data is read: two gzipped
+// files of 64 KB that truly hold 64 MiB of images each, which would take
+// 640 MiB as bytes and float32, are refused at once, over a budget of
+// 256 MiB.
+func TestOpenDirOverBudget(t *testing.T) {
+	registerTiny(t)
+	t.Setenv("VAE_DATA", "")
+	dir := writeTinyDir(t, true)
+	var images []string
+	for i, dims := range [][]int{{1024, 256, 256}, {1024}, {1024, 256, 256}, {1024}} {
+		p := filepath.Join(dir, fileNames[i]+".gz")
+		writeZeroIDXGz(t, p, dims...)
+		if len(dims) == 3 {
+			images = append(images, p)
+		}
+	}
+	setLimit(t, 256<<20)
+	var err error
+	n := allocated(func() {
+		_, _, _, err = Open(context.Background(), "tiny", Options{Dir: dir, Logger: testLogger(t)})
+	})
+	var be *budget.Error
+	if !errors.As(err, &be) {
+		t.Fatalf("Open error = %v, want a *budget.Error", err)
+	}
+	t.Log(err)
+	for _, want := range []string{"dataset tiny", images[0], images[1], "1024×256×256 images", "1024 labels",
+		"128.0 MiB of bytes and 512.0 MiB of float32 needs 640.0 MiB of memory, over the limit of 256.0 MiB"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q", want)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error spans more than one line")
+	}
+	if n > 8<<20 {
+		t.Errorf("Open allocated %d bytes before refusing the set, want only what reading the headers takes", n)
+	}
+}
+
+// TestOpenDirLabelOutOfRange checks that a label outside the classes of the
+// data set is refused when its file is read, naming the file, the label's
+// index and its value.
+func TestOpenDirLabelOutOfRange(t *testing.T) {
+	registerTiny(t)
+	t.Setenv("VAE_DATA", "")
+	tests := []struct {
+		file   int
+		labels []byte
+		want   string
+	}{
+		{1, []byte{0, 1, 12, 3, 200}, "label 2 is 12, outside the 10 classes 0..9 of tiny/train"},
+		{3, []byte{7, 8, 10}, "label 2 is 10, outside the 10 classes 0..9 of tiny/test"},
+		{3, []byte{255, 8, 9}, "label 0 is 255"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			dir := writeTinyDir(t, false)
+			bad := filepath.Join(dir, fileNames[tc.file])
+			if err := os.WriteFile(bad, idxBytes(t, []int{len(tc.labels)}, tc.labels), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err := Open(context.Background(), "tiny", Options{Dir: dir, Logger: testLogger(t)})
+			if err == nil || !strings.Contains(err.Error(), bad+": "+tc.want) {
+				t.Fatalf("Open error = %v, want one containing %q", err, bad+": "+tc.want)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestOpenCacheWrongHeader checks that a cached file whose header declares
+// other dimensions than the published file is fetched again.
+func TestOpenCacheWrongHeader(t *testing.T) {
+	registerTiny(t)
+	t.Setenv("VAE_DATA", "")
+	srv, hits := tinyServer(t)
+	cache := writeTinyDir(t, true)
+	writeZeroIDXGz(t, filepath.Join(cache, fileNames[0]+".gz"), 50, 2, 3)
+	opt := Options{CacheDir: cache, Mirrors: []string{srv.URL + "/good/"}, HTTPClient: srv.Client(), Logger: testLogger(t), NoGoModule: true}
+	train, test, _, err := Open(context.Background(), "tiny", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTiny(t, train, test)
+	if n := hits["/good/"+fileNames[0]+".gz"].Load(); n != 1 {
+		t.Errorf("%s fetched %d times, want once", fileNames[0], n)
+	}
+}
+
+// TestOpenStalledMirror checks that a mirror that stops sending is given
+// up after the stall timeout, for the next one.
+func TestOpenStalledMirror(t *testing.T) {
+	registerTiny(t)
+	t.Setenv("VAE_DATA", "")
+	old := stallTimeout
+	stallTimeout = 250 * time.Millisecond // long enough for the good mirror on a loaded machine
+	t.Cleanup(func() { stallTimeout = old })
+	good, _ := tinyServer(t)
+	release := make(chan struct{})
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.Write([]byte{0x1f, 0x8b})
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(stalled.Close)
+	t.Cleanup(func() { close(release) }) // runs first
+	cache := t.TempDir()
+	opt := Options{
+		CacheDir:   cache,
+		Mirrors:    []string{stalled.URL + "/", good.URL + "/good/"},
+		HTTPClient: good.Client(),
+		Logger:     testLogger(t),
+		NoGoModule: true,
+	}
+	type result struct {
+		train, test *Set
+		src         string
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		train, test, src, err := Open(context.Background(), "tiny", opt)
+		done <- result{train, test, src, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		checkTiny(t, r.train, r.test)
+		if r.src != good.URL+"/good/" {
+			t.Errorf("src = %q, want %q", r.src, good.URL+"/good/")
+		}
+		want := []string{fileNames[2] + ".gz", fileNames[3] + ".gz", fileNames[0] + ".gz", fileNames[1] + ".gz"}
+		if names := entries(t, cache); !slices.Equal(names, want) {
+			t.Errorf("cache holds %v, want only %v", names, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Open still waits on the stalled mirror after 30 s")
 	}
 }
