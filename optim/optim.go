@@ -86,19 +86,47 @@ type Config struct {
 // Names returns the optimizer names that New accepts.
 func Names() []string { return []string{"adam", "rmsprop", "sgd"} }
 
+// uses holds, for each optimizer, the fields of Config it uses among those
+// that not all optimizers use.
+var uses = map[string][]string{
+	"adam":    {"Beta1", "Beta2", "Eps"},
+	"rmsprop": {"Alpha", "Eps", "Momentum"},
+	"sgd":     {"Momentum", "Nesterov"},
+}
+
+// Uses reports whether the optimizer called name uses the Config field
+// called field ("Eps", "Momentum", …), so that a caller can leave a default
+// meant for other optimizers out; New refuses a non-zero field its
+// optimizer does not use. LR and WeightDecay are used by every optimizer;
+// an unknown name uses nothing.
+func Uses(name, field string) bool {
+	if field == "LR" || field == "WeightDecay" {
+		_, ok := uses[name]
+		return ok
+	}
+	for _, f := range uses[name] {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}
+
 // New returns the optimizer called name ("adam", "rmsprop" or "sgd") over
 // params with the hyperparameters in c. It returns an error for an unknown
 // name, a hyperparameter that name does not use, an invalid hyperparameter,
 // or parameters that cannot be optimized together (see NewAdam).
 func New(name string, params []*nn.Param, c Config) (Optimizer, error) {
-	unused := func(fields ...string) error {
-		vals := map[string]bool{
-			"Beta1": c.Beta1 != 0, "Beta2": c.Beta2 != 0, "Alpha": c.Alpha != 0,
-			"Eps": c.Eps != 0, "Momentum": c.Momentum != 0, "Nesterov": c.Nesterov,
-		}
-		for _, f := range fields {
-			if vals[f] {
-				return fmt.Errorf("optim: %s does not use %s", name, f)
+	unused := func() error {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"Beta1", c.Beta1 != 0}, {"Beta2", c.Beta2 != 0}, {"Alpha", c.Alpha != 0},
+			{"Eps", c.Eps != 0}, {"Momentum", c.Momentum != 0}, {"Nesterov", c.Nesterov},
+		} {
+			if f.set && !Uses(name, f.name) {
+				return fmt.Errorf("optim: %s does not use %s", name, f.name)
 			}
 		}
 		return nil
@@ -109,21 +137,21 @@ func New(name string, params []*nn.Param, c Config) (Optimizer, error) {
 	)
 	switch name {
 	case "adam":
-		if err := unused("Alpha", "Momentum", "Nesterov"); err != nil {
+		if err := unused(); err != nil {
 			return nil, err
 		}
 		ac := AdamConfig{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay}.withDefaults()
 		cfgErr = ac.validate()
 		build = func() Optimizer { return NewAdam(params, ac) }
 	case "rmsprop":
-		if err := unused("Beta1", "Beta2", "Nesterov"); err != nil {
+		if err := unused(); err != nil {
 			return nil, err
 		}
 		rc := RMSpropConfig{LR: c.LR, Alpha: c.Alpha, Eps: c.Eps, Momentum: c.Momentum, WeightDecay: c.WeightDecay}.withDefaults()
 		cfgErr = rc.validate()
 		build = func() Optimizer { return NewRMSprop(params, rc) }
 	case "sgd":
-		if err := unused("Beta1", "Beta2", "Alpha", "Eps"); err != nil {
+		if err := unused(); err != nil {
 			return nil, err
 		}
 		sc := SGDConfig{LR: c.LR, Momentum: c.Momentum, Nesterov: c.Nesterov, WeightDecay: c.WeightDecay}.withDefaults()

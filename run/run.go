@@ -14,9 +14,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -48,7 +50,9 @@ type Spec struct {
 
 // DefaultSpec is the seed's VAE as the Keras example trains it: MNIST,
 // 784-512-2 with ReLU, Glorot-uniform weights, Adam (ε 1e-7), batch 128.
-// Its input size is 0, which Train takes from the data.
+// Its input size is 0, which Train takes from the data. Its ε is Keras's,
+// for the optimizers that have one: a spec of another optimizer must set it
+// to 0 (ReadSpec does, unless the file sets it).
 func DefaultSpec() Spec {
 	s := Spec{
 		Data:  "mnist",
@@ -61,7 +65,8 @@ func DefaultSpec() Spec {
 }
 
 // ReadSpec reads a YAML specification over the defaults; a key that Spec
-// does not have is an error.
+// does not have is an error. The default ε applies only to an optimizer
+// that uses one, and a UTF-8 byte order mark at the start is skipped.
 func ReadSpec(path string) (Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -70,9 +75,14 @@ func ReadSpec(path string) (Spec, error) {
 	return parseSpec(path, data)
 }
 
+// bom is the UTF-8 byte order mark, which some editors put at the start of
+// a text file.
+const bom = "\uFEFF"
+
 // parseSpec decodes the YAML content of the spec file at path.
 func parseSpec(path string, data []byte) (Spec, error) {
 	s := DefaultSpec()
+	data = bytes.TrimPrefix(data, []byte(bom))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
@@ -80,6 +90,20 @@ func parseSpec(path string, data []byte) (Spec, error) {
 		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "), "\n  ", "; ")
 		msg = strings.ReplaceAll(msg, "\n", `\n`)
 		return s, fmt.Errorf("%s: %s", path, msg)
+	}
+	if !optim.Uses(s.Train.Optimizer, "Eps") {
+		// The default ε is not for this optimizer; an ε the file sets is.
+		var given struct {
+			Train struct {
+				Optim struct {
+					Eps *float64 `yaml:"eps"`
+				} `yaml:"optim"`
+			} `yaml:"train"`
+		}
+		yaml.Unmarshal(data, &given) // it decoded above
+		if given.Train.Optim.Eps == nil {
+			s.Train.Optim.Eps = 0
+		}
 	}
 	return s, nil
 }
@@ -122,10 +146,14 @@ var ErrExists = errors.New("folder already holds a run")
 
 // Train starts a new run of spec in dir, which must not hold one already.
 // If ctx is cancelled it saves a checkpoint and returns an error wrapping
-// ctx.Err(); Resume continues from there.
+// ctx.Err(); Resume continues from there, as it does from a folder that a
+// crash left at any point after spec.json was written.
 func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, error) {
 	if _, err := os.Stat(filepath.Join(dir, SpecFile)); err == nil {
-		return nil, fmt.Errorf("%s: %w (resume it, or choose another folder)", dir, ErrExists)
+		if _, err := os.Stat(filepath.Join(dir, ModelFile)); err == nil {
+			return nil, fmt.Errorf("%s: %w, finished: train it further with vae train --resume %s --epochs N, or choose another folder with --out", dir, ErrExists, dir)
+		}
+		return nil, fmt.Errorf("%s: %w, unfinished: continue it with vae train --resume %s, or choose another folder with --out", dir, ErrExists, dir)
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -140,11 +168,14 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	if err := spec.Model.CheckTraining(trainSet.N, spec.Train); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	m, err := vae.New(spec.Model, rand.New(rand.NewPCG(spec.Train.Seed, 0)))
+	m, err := newModel(spec)
 	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := removeStale(dir, h); err != nil {
 		return nil, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, SpecFile), append(indentJSON(spec), '\n')); err != nil {
@@ -153,39 +184,204 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	return train(ctx, dir, spec, m, nil, trainSet, testSet, h)
 }
 
-// Resume continues the run in dir from its checkpoint. epochs, when not 0,
-// replaces the number of epochs the run was started with, so a finished run
-// can be trained further.
+// newModel returns the model a run of spec starts from, its weights drawn
+// from the spec's seed: a run resumed without a checkpoint starts where it
+// first started.
+func newModel(spec Spec) (*vae.Model, error) {
+	return vae.New(spec.Model, rand.New(rand.NewPCG(spec.Train.Seed, 0)))
+}
+
+// runFiles are the files of a run folder, all written atomically by way of
+// a temporary file beside them (atomicfile.TempPattern).
+var runFiles = []string{SpecFile, CheckpointFile, ModelFile, BestFile, MetricsFile,
+	LatentPNG, ManifoldPNG, ReconstructionsPNG, SamplesPNG, LossPNG, KLPNG}
+
+// removeStale removes the temporary files that writes of the run files
+// cut short by a crash left in dir. Only one process may work on a run
+// folder at a time: one that is writing there would lose its file.
+func removeStale(dir string, h Hooks) error {
+	for _, name := range runFiles {
+		tmps, err := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern(name)))
+		if err != nil {
+			return err
+		}
+		for _, tmp := range tmps {
+			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove the temporary file of an interrupted write: %w", err)
+			}
+			logger(h).Info("removed the temporary file of an interrupted write", "file", tmp)
+		}
+	}
+	return nil
+}
+
+func logger(h Hooks) *slog.Logger {
+	if h.Logger == nil {
+		return slog.Default()
+	}
+	return h.Logger
+}
+
+// Resume continues the run in dir from its checkpoint, or from its start
+// when it has none yet (a crash before the first one: the spec and its seed
+// determine the start), and writes its final model and pictures; a run
+// whose training is done but whose final files a crash cut short gets only
+// those. It first removes the temporary files of interrupted writes. The
+// checkpoint must be the run's: of the model and training options in
+// spec.json. epochs, when not 0, replaces the number of epochs the run was
+// last asked for (spec.json's, or those of the Resume that wrote the
+// checkpoint), so a finished run can be trained further.
 func Resume(ctx context.Context, dir string, epochs int, h Hooks) (*vae.Model, error) {
 	spec, err := LoadSpec(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s holds no run to resume (no %s): start one with vae train --out %s", dir, SpecFile, dir)
+	}
+	anew := "the run cannot be resumed; start it anew with vae train --out ANOTHER-FOLDER"
 	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, anew)
+	}
+	specPath := filepath.Join(dir, SpecFile)
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", specPath, err, anew)
+	}
+	if spec.Model.Input <= 0 {
+		return nil, fmt.Errorf("%s: model input %d, want > 0: %s", specPath, spec.Model.Input, anew)
+	}
+	if err := removeStale(dir, h); err != nil {
 		return nil, err
 	}
-	m, p, _, err := vae.LoadCheckpoint(filepath.Join(dir, CheckpointFile))
-	if err != nil {
-		return nil, err
+	ckpt := filepath.Join(dir, CheckpointFile)
+	again := fmt.Sprintf("remove %s and run vae train --resume %s to train the run again from its start", ckpt, dir)
+	m, p, opts, err := vae.LoadCheckpoint(ckpt)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		m, p = nil, nil // stopped before its first checkpoint
+		logger(h).Info("no checkpoint: training the run from its start", "dir", dir)
+	case err != nil:
+		return nil, fmt.Errorf("%w; %s", err, again)
+	default:
+		if err := checkSpec(ckpt, specPath, m.Config, opts, spec); err != nil {
+			return nil, fmt.Errorf("%w: not this run's checkpoint; %s", err, again)
+		}
+		if opts.Epochs > 0 {
+			spec.Train.Epochs = opts.Epochs
+		}
 	}
 	if epochs != 0 {
 		spec.Train.Epochs = epochs
 	}
-	if p.Epoch >= spec.Train.Epochs {
-		return nil, fmt.Errorf("%s: run has already done %d of %d epochs (ask for more epochs to go on)", dir, p.Epoch, spec.Train.Epochs)
+	done := p != nil && (p.Epoch >= spec.Train.Epochs || p.Stopped)
+	if done && isFinal(filepath.Join(dir, ModelFile), m) {
+		if p.Stopped {
+			return nil, fmt.Errorf("%s: run stopped early after %d epochs (no better validation loss for %d epochs), nothing to train: start another with vae train --out ANOTHER-FOLDER", dir, p.Epoch, spec.Train.Patience)
+		}
+		return nil, fmt.Errorf("%s: run has already done %d of %d epochs: train it further with vae train --resume %s --epochs N (N > %d)", dir, p.Epoch, spec.Train.Epochs, dir, p.Epoch)
 	}
 	trainSet, testSet, err := LoadData(ctx, spec, h)
 	if err != nil {
 		return nil, err
 	}
+	if done { // training is over; a crash cut the final files short
+		logger(h).Info("training done: writing the final pictures and model", "dir", dir, "epochs", p.Epoch)
+		if err := finish(dir, spec, m, p.History, testSet); err != nil {
+			return nil, err
+		}
+		logger(h).Info("done", "model", filepath.Join(dir, ModelFile))
+		return m, nil
+	}
+	if m == nil {
+		if err := spec.Model.CheckTraining(trainSet.N, spec.Train); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if m, err = newModel(spec); err != nil {
+			return nil, fmt.Errorf("%s: %w", specPath, err)
+		}
+	}
 	return train(ctx, dir, spec, m, p, trainSet, testSet, h)
 }
 
-// LoadSpec reads the spec of the run in dir.
+// checkSpec reports the first field in which the model and training options
+// of the checkpoint at ckpt differ from those of spec, read from specPath;
+// the epochs may differ, as Resume can change them.
+func checkSpec(ckpt, specPath string, c vae.Config, opts vae.TrainOptions, spec Spec) error {
+	if field, got, want := firstDiff("model", mustJSON(c), mustJSON(spec.Model)); field != "" {
+		return fmt.Errorf("%s: model %s is not the %s of %s (%s is %s there, %s here)", ckpt, c, spec.Model, specPath, field, want, got)
+	}
+	opts.Epochs, spec.Train.Epochs = 0, 0
+	if field, got, want := firstDiff("train", mustJSON(opts), mustJSON(spec.Train)); field != "" {
+		return fmt.Errorf("%s: training options are not those of %s (%s is %s there, %s here)", ckpt, specPath, field, want, got)
+	}
+	return nil
+}
+
+// firstDiff returns the first field, by its path of JSON keys after prefix
+// in their sorted order, whose values in the JSON values a and b differ,
+// and the two values ("unset" for an absent one); "" when none does.
+func firstDiff(prefix string, a, b json.RawMessage) (field, va, vb string) {
+	var ma, mb map[string]json.RawMessage
+	if json.Unmarshal(a, &ma) != nil || json.Unmarshal(b, &mb) != nil || ma == nil || mb == nil {
+		if bytes.Equal(a, b) {
+			return "", "", ""
+		}
+		show := func(v json.RawMessage) string {
+			if v == nil {
+				return "unset"
+			}
+			return string(v)
+		}
+		return prefix, show(a), show(b)
+	}
+	keys := slices.Collect(maps.Keys(ma))
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if f, x, y := firstDiff(prefix+"."+k, ma[k], mb[k]); f != "" {
+			return f, x, y
+		}
+	}
+	return "", "", ""
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are marshalled here
+	}
+	return b
+}
+
+// isFinal reports whether the model file at path holds m, as the end of a
+// run writes it.
+func isFinal(path string, m *vae.Model) bool {
+	f, err := vae.Load(path)
+	if err != nil || !bytes.Equal(mustJSON(f.Config), mustJSON(m.Config)) {
+		return false
+	}
+	mp, fp := m.Params(), f.Params()
+	if len(mp) != len(fp) {
+		return false
+	}
+	for i := range mp {
+		if mp[i].Name != fp[i].Name || !slices.Equal(mp[i].Value, fp[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// LoadSpec reads the spec of the run in dir; a UTF-8 byte order mark at its
+// start is skipped.
 func LoadSpec(dir string) (Spec, error) {
 	var spec Spec
 	data, err := os.ReadFile(filepath.Join(dir, SpecFile))
 	if err != nil {
 		return spec, err
 	}
-	if err := json.Unmarshal(data, &spec); err != nil {
+	if err := json.Unmarshal(bytes.TrimPrefix(data, []byte(bom)), &spec); err != nil {
 		return spec, fmt.Errorf("%s: %w", filepath.Join(dir, SpecFile), err)
 	}
 	return spec, nil
@@ -240,10 +436,7 @@ func targets(binarize string) string {
 const BinarizeSeed = 1
 
 func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae.Progress, trainSet, testSet *dataset.Set, h Hooks) (*vae.Model, error) {
-	log := h.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := logger(h)
 	log.Info("training", "dir", dir, "model", spec.Model.String(), "data", spec.Data,
 		"train", trainSet.N, "test", testSet.N, "epochs", spec.Train.Epochs, "batch", spec.Train.BatchSize, "optimizer", spec.Train.Optimizer,
 		"targets", targets(spec.Train.Binarize), "test_set", testSet.Name)
@@ -276,14 +469,21 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 		}
 		return nil, err
 	}
-	if err := vae.Save(filepath.Join(dir, ModelFile), m); err != nil {
-		return nil, err
-	}
-	if err := Pictures(dir, m, testSet, p.History, spec.Train.Seed); err != nil {
+	if err := finish(dir, spec, m, p.History, testSet); err != nil {
 		return nil, err
 	}
 	log.Info("done", "model", filepath.Join(dir, ModelFile))
 	return m, nil
+}
+
+// finish writes the final files of a run whose training is done: the
+// pictures, then the model, last, so that a folder with its model file is
+// complete, and one without it gets them all from Resume.
+func finish(dir string, spec Spec, m *vae.Model, history []vae.EpochStats, testSet *dataset.Set) error {
+	if err := Pictures(dir, m, testSet, history, spec.Train.Seed); err != nil {
+		return err
+	}
+	return vae.Save(filepath.Join(dir, ModelFile), m)
 }
 
 // writeMetrics rewrites the metrics file with one line per epoch.

@@ -92,7 +92,13 @@ func Load(path string) (*Model, error) {
 	return m, err
 }
 
-// LoadCheckpoint reads a checkpoint written by SaveCheckpoint.
+// LoadCheckpoint reads a checkpoint written by SaveCheckpoint. Besides what
+// Load checks, it checks every field of the training progress and options
+// that Train could not have written (a negative step, a history that does
+// not match the epochs done, a malformed noise state, optimizer buffers of
+// other names or sizes than the options' optimizer keeps for the model) and
+// names the file and the field in its error. What depends on the data set
+// (a step past the epoch's end) Train checks when it resumes.
 func LoadCheckpoint(path string) (*Model, *Progress, TrainOptions, error) {
 	var opts TrainOptions
 	m, f, err := load(path)
@@ -110,15 +116,39 @@ func LoadCheckpoint(path string) (*Model, *Progress, TrainOptions, error) {
 	if err := json.Unmarshal([]byte(f.Metadata[metaOptions]), &opts); err != nil {
 		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)
 	}
+	if err := opts.withDefaults().Validate(); err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)
+	}
 	steps, err := strconv.ParseInt(f.Metadata["optim_steps"], 10, 64)
 	if err != nil {
 		return nil, nil, opts, fmt.Errorf("%s: metadata \"optim_steps\": %w", path, err)
 	}
+	if steps < 0 {
+		return nil, nil, opts, fmt.Errorf("%s: metadata \"optim_steps\": %d, want ≥ 0", path, steps)
+	}
 	p.Optim = optim.State{Steps: steps, Tensors: map[string][]float32{}}
 	for _, t := range f.Tensors {
 		if name, ok := strings.CutPrefix(t.Name, optimPrefix); ok {
+			if len(t.Shape) != 1 {
+				return nil, nil, opts, fmt.Errorf("%s: optimizer state: tensor %s has shape %v, want one dimension", path, t.Name, t.Shape)
+			}
+			if i := nonFinite(t.Data); i >= 0 {
+				return nil, nil, opts, fmt.Errorf("%s: optimizer state: tensor %s holds %v at index %d", path, t.Name, t.Data[i], i)
+			}
 			p.Optim.Tensors[name] = t.Data
 		}
+	}
+	if err := p.check(0, 0, opts.Validation > 0); err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaProgress, err)
+	}
+	// The optimizer the options name, over the model, must take the state.
+	o := opts.withDefaults()
+	opt, err := optim.New(o.Optimizer, m.Params(), o.Optim)
+	if err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)
+	}
+	if err := opt.SetState(p.Optim); err != nil {
+		return nil, nil, opts, fmt.Errorf("%s: optimizer state: %w", path, err)
 	}
 	return m, p, opts, nil
 }

@@ -164,6 +164,60 @@ type Progress struct {
 	Optim      optim.State `json:"-"`           // stored as tensors in a checkpoint
 }
 
+// check reports the first field of p, by its name in a checkpoint, that no
+// interrupted Train could have left: a run whose epochs have batches steps
+// of bs examples each (the last one maybe fewer), which picks its best
+// epoch on a validation set if validation is set. With batches 0 it checks
+// what does not depend on the data set, as LoadCheckpoint does.
+func (p *Progress) check(batches, bs int, validation bool) error {
+	switch {
+	case p.Epoch < 0:
+		return fmt.Errorf("epoch %d, want ≥ 0", p.Epoch)
+	case p.Batch < 0:
+		return fmt.Errorf("batch %d, want ≥ 0", p.Batch)
+	case batches > 0 && p.Batch >= batches:
+		return fmt.Errorf("batch %d, want 0 to %d (an epoch has %d steps)", p.Batch, batches-1, batches)
+	case len(p.History) != p.Epoch:
+		return fmt.Errorf("history holds %d epochs, want one per epoch done (%d)", len(p.History), p.Epoch)
+	case p.Best < 0 || p.Best > p.Epoch:
+		return fmt.Errorf("best %d, want 0 to the epochs done (%d)", p.Best, p.Epoch)
+	case validation && p.Best > 0 && p.History[p.Best-1].Valid == nil:
+		return fmt.Errorf("best %d names an epoch without a validation loss", p.Best)
+	case p.Samples < 0:
+		return fmt.Errorf("samples %d, want ≥ 0", p.Samples)
+	case p.TrainSeconds < 0:
+		return fmt.Errorf("train_seconds %v, want ≥ 0", p.TrainSeconds)
+	case p.Batch == 0 && (p.Samples != 0 || p.Recon != 0 || p.KL != 0 || p.TrainSeconds != 0):
+		return fmt.Errorf("samples %d, recon_sum %v, kl_sum %v, train_seconds %v before the first step of an epoch, want 0", p.Samples, p.Recon, p.KL, p.TrainSeconds)
+	case p.Samples < p.Batch:
+		return fmt.Errorf("samples %d after %d steps, want at least one a step", p.Samples, p.Batch)
+	case batches > 0 && p.Samples != p.Batch*bs:
+		return fmt.Errorf("samples %d after %d steps of %d, want %d", p.Samples, p.Batch, bs, p.Batch*bs)
+	case p.Optim.Steps < 0:
+		return fmt.Errorf("optim_steps %d, want ≥ 0", p.Optim.Steps)
+	case batches > 0 && p.Optim.Steps != int64(p.Epoch)*int64(batches)+int64(p.Batch):
+		return fmt.Errorf("optim_steps %d, want %d (%d epochs of %d steps, and %d)", p.Optim.Steps, p.Epoch*batches+p.Batch, p.Epoch, batches, p.Batch)
+	}
+	for i, s := range p.History {
+		if s.Epoch != i+1 {
+			return fmt.Errorf("history[%d] is of epoch %d, want %d", i, s.Epoch, i+1)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"recon_sum", p.Recon}, {"kl_sum", p.KL}, {"train_seconds", p.TrainSeconds}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s %v, want a finite number", f.name, f.v)
+		}
+	}
+	var noise rand.PCG
+	if err := noise.UnmarshalBinary(p.NoiseState); err != nil {
+		return fmt.Errorf("noise_state %q: %w", p.NoiseState, err)
+	}
+	return nil
+}
+
 // ErrNotFinite is wrapped by the error Train returns when the loss or a
 // weight becomes NaN or infinite.
 var ErrNotFinite = errors.New("loss is not finite")
@@ -226,6 +280,9 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	pr := &Progress{}
 	if opts.Resume != nil {
 		pr = opts.Resume
+		if err := pr.check((train.N+bs-1)/bs, bs, valid != nil); err != nil {
+			return nil, fmt.Errorf("train: resume: %w", err)
+		}
 		if err := opt.SetState(pr.Optim); err != nil {
 			return nil, fmt.Errorf("train: resume: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/govae/vae/nn"
+	"github.com/govae/vae/optim"
 	"github.com/govae/vae/run"
 	"github.com/govae/vae/vae"
 )
@@ -39,6 +40,10 @@ checkpoint.safetensors (after every epoch), metrics.jsonl, model.safetensors
 reconstructions.png, samples.png, loss.png and kl.png.
 
 Ctrl-C stops at the next batch and saves a checkpoint; --resume continues it.
+A folder that a crash left resumes too, to the same model: from its last
+checkpoint, from the start when it has none, or by writing only the final
+files when the training was done. --resume continues to the epochs last asked
+for; --epochs with it asks for more.
 A YAML file given with --config sets any field of the run's spec.json; flags
 given on the command line win over it.`,
 		Example: `  vae train
@@ -73,13 +78,25 @@ given on the command line win over it.`,
 				_, err := run.Resume(cmd.Context(), o.resume, epochs, hooks(stderr, logger))
 				return explain(err, o.resume)
 			}
-			spec := *s
+			spec, base := *s, run.DefaultSpec().Train.Optimizer
 			if o.config != "" {
 				var err error
 				if spec, err = run.ReadSpec(o.config); err != nil {
 					return err
 				}
+				base = spec.Train.Optimizer
 				overlay(&spec, s, f.Changed)
+			}
+			// The ε of the defaults or the file is for their optimizer; when
+			// --optimizer picks one without ε it does not carry over, and
+			// one with ε gets the default ε if there was none.
+			if uses := optim.Uses(spec.Train.Optimizer, "Eps"); !f.Changed("eps") && uses != optim.Uses(base, "Eps") {
+				switch {
+				case !uses:
+					spec.Train.Optim.Eps = 0
+				case spec.Train.Optim.Eps == 0:
+					spec.Train.Optim.Eps = run.DefaultSpec().Train.Optim.Eps
+				}
 			}
 			out := o.out
 			if out == "" {
@@ -87,7 +104,7 @@ given on the command line win over it.`,
 			}
 			_, err := run.Train(cmd.Context(), out, spec, hooks(stderr, logger))
 			if errors.Is(err, run.ErrExists) {
-				return fmt.Errorf("%w: vae train --resume %s, or --out another folder", err, out)
+				return err // it says what to run
 			}
 			if err == nil {
 				fmt.Fprintf(stdout, "run folder: %s\n", out)
@@ -112,7 +129,7 @@ given on the command line win over it.`,
 	f.IntVar(&s.Train.BatchSize, "batch", s.Train.BatchSize, "batch size")
 	f.StringVar(&s.Train.Optimizer, "optimizer", s.Train.Optimizer, "optimizer: adam, rmsprop or sgd")
 	f.Float64Var(&s.Train.Optim.LR, "lr", s.Train.Optim.LR, "learning rate")
-	f.Float64Var(&s.Train.Optim.Eps, "eps", s.Train.Optim.Eps, "epsilon of Adam or RMSprop (0: the optimizer's default)")
+	f.Float64Var(&s.Train.Optim.Eps, "eps", s.Train.Optim.Eps, "epsilon of Adam or RMSprop; sgd has none (0: the optimizer's own default, 1e-8)")
 	f.Float64Var(&s.Train.Optim.Momentum, "momentum", 0, "momentum of SGD or RMSprop")
 	f.Uint64Var(&s.Train.Seed, "seed", s.Train.Seed, "seed of the weights, shuffling and noise")
 	f.StringVar(&s.Train.Binarize, "binarize", "", "dynamic: train on images binarised anew for every batch, test on a fixed binarisation")
