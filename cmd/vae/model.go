@@ -159,8 +159,8 @@ model finds unlikely.`,
 		Example: "  vae score --out scores.csv runs/mnist-512-2/model.safetensors\n  vae score --k 1000 --out - runs/mnist-512-2/model.safetensors | sort -t, -k4 -g | tail",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if k < 0 {
-				return usageError{fmt.Errorf("--k %d, want ≥ 0", k)}
+			if k < 0 || k > vae.MaxK {
+				return usageError{fmt.Errorf("--k %d, want 0 to %d", k, vae.MaxK)}
 			}
 			m, test, err := d.load(cmd, logger, a[0])
 			if err != nil {
