@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -45,11 +46,14 @@ func Default() int64 {
 			return n
 		}
 	}
-	if m := machineMemory(); m > 0 {
+	if m := memory(); m > 0 {
 		return m / 4
 	}
 	return 4 << 30
 }
+
+// memory is machineMemory, read once.
+var memory = sync.OnceValue(machineMemory)
 
 // Error is the error of Check: What needs Bytes, more than Limit.
 type Error struct {

@@ -180,6 +180,20 @@ func TestExplorerInBrowser(t *testing.T) {
 	br.ready()
 	step, eval, poll, brightness := br.step, br.eval, br.poll, br.brightness
 
+	// The server's strict Content-Security-Policy lets in the page's own
+	// script (it is ready) and style sheet (which sets the body's margin
+	// to 0), and nothing the page does below may break it.
+	if eval("the style sheet", `getComputedStyle(document.body).marginTop === "0px" ? 1 : 0`) != 1 {
+		t.Error("the style sheet did not apply")
+	}
+	eval("listening for CSP violations", `(window.cspViolations = [], document.addEventListener("securitypolicyviolation", (e) => cspViolations.push(e.violatedDirective + " " + e.blockedURI)), 0)`)
+	defer func() {
+		if n := eval("CSP violations", `cspViolations.length`); n > 0 {
+			v, _ := chromedp.Run(br.ctx, chromedp.Evaluate[string](`cspViolations.join("; ")`))
+			t.Errorf("%v Content-Security-Policy violations: %s", n, v)
+		}
+	}()
+
 	poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
 	if n := eval("points drawn", `state.pts.n`); n < 1 {
 		t.Fatalf("%v test points on the map", n)

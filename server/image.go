@@ -2,19 +2,24 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"mime/multipart"
 	"strconv"
 
 	"golang.org/x/image/draw"
+
+	"github.com/govae/vae/budget"
 )
 
 // maxImageSide and maxImagePixels bound the size of an uploaded PNG, so that
-// a small compressed file cannot ask for gigabytes once decoded.
+// a small compressed file cannot ask for gigabytes once decoded. The pixels
+// of all the images of a request are bounded by Options.MaxPixels.
 const (
 	maxImageSide   = 4096
 	maxImagePixels = 4 << 20
@@ -23,25 +28,25 @@ const (
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // imageForm is a multipart/form-data request: the images (parts named
-// "image", each a PNG) turned into model inputs, and the other form values.
+// "image", each a PNG) whose headers were read, to be decoded into model
+// inputs, and the other form values.
 type imageForm struct {
-	x      []float32 // [n, h*w]
-	n      int
+	files  [][]byte
+	sizes  []image.Config
+	pixels int64 // of all the images, as their headers say
+	invert bool
 	values map[string]string
 }
 
-// readImageForm reads a multipart body of PNG images. Each is made
-// grayscale (luminance times alpha: transparent is black), scaled to h×w
-// and turned into pixels in [0, 1]; with the form value invert=true, 1 − that.
-// Parts other than "image" must be among the names in values, which they
-// fill.
-func readImageForm(body []byte, boundary string, h, w, maxImages int, values ...string) (*imageForm, error) {
+// readImageForm reads a multipart body of PNG images and the headers of the
+// images, not their pixels (see decode). Parts other than "image" must be
+// among the names in values, which they fill, or "invert".
+func readImageForm(body []byte, boundary string, maxImages int, values ...string) (*imageForm, error) {
 	f := &imageForm{values: map[string]string{}}
 	allowed := map[string]bool{"invert": true}
 	for _, v := range values {
 		allowed[v] = true
 	}
-	var images [][]byte
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		part, err := mr.NextPart()
@@ -58,10 +63,16 @@ func readImageForm(body []byte, boundary string, h, w, maxImages int, values ...
 		}
 		switch {
 		case name == "image":
-			if len(images) == maxImages {
-				return nil, tooLarge("image", "more than %d images; send at most %d per request", maxImages, maxImages)
+			if len(f.files) == maxImages {
+				return nil, tooLarge("image", "more than %d images; send at most %d per request (raise it with --max-batch)", maxImages, maxImages)
 			}
-			images = append(images, data)
+			cfg, err := pngConfig(data)
+			if err != nil {
+				return nil, badRequest(fmt.Sprintf("image[%d]", len(f.files)), "%v", err)
+			}
+			f.files = append(f.files, data)
+			f.sizes = append(f.sizes, cfg)
+			f.pixels = budget.Add(f.pixels, int64(cfg.Width)*int64(cfg.Height))
 		case allowed[name]:
 			f.values[name] = string(data)
 		case name == "":
@@ -70,48 +81,68 @@ func readImageForm(body []byte, boundary string, h, w, maxImages int, values ...
 			return nil, badRequest(name, "unknown form field; want image (PNG files)")
 		}
 	}
-	if len(images) == 0 {
+	if len(f.files) == 0 {
 		return nil, badRequest("image", "missing; want one or more PNG files in form fields named image")
 	}
-	invert := false
 	if v, ok := f.values["invert"]; ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return nil, badRequest("invert", "%q, want true or false", v)
 		}
-		invert = b
-	}
-	f.n = len(images)
-	f.x = make([]float32, 0, f.n*h*w)
-	for i, data := range images {
-		field := fmt.Sprintf("image[%d]", i)
-		img, err := decodePNG(data)
-		if err != nil {
-			return nil, badRequest(field, "%v", err)
-		}
-		f.x = appendPixels(f.x, img, h, w, invert)
+		f.invert = b
 	}
 	return f, nil
 }
 
-// decodePNG decodes a PNG file of bounded size.
-func decodePNG(data []byte) (image.Image, error) {
+// pngConfig reads the header of a PNG file and checks its size.
+func pngConfig(data []byte) (image.Config, error) {
 	if !bytes.HasPrefix(data, pngMagic) {
 		head := data[:min(len(data), 8)]
-		return nil, fmt.Errorf("not a PNG file (it starts with %q)", head)
+		return image.Config{}, fmt.Errorf("not a PNG file (it starts with %q)", head)
 	}
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("corrupt PNG: %w", err)
+		return image.Config{}, fmt.Errorf("corrupt PNG: %w", err)
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageSide || cfg.Height > maxImageSide || cfg.Width*cfg.Height > maxImagePixels {
-		return nil, fmt.Errorf("PNG of %d×%d pixels; want at most %d per side and %d in all", cfg.Width, cfg.Height, maxImageSide, maxImagePixels)
+		return image.Config{}, fmt.Errorf("PNG of %d×%d pixels; want at most %d per side and %d in all", cfg.Width, cfg.Height, maxImageSide, maxImagePixels)
 	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("corrupt PNG: %w", err)
+	return cfg, nil
+}
+
+// decodeBytes estimates the memory decoding an image of cfg takes: the
+// decoded image and its grayscale copy.
+func decodeBytes(cfg image.Config) int64 {
+	perPixel := int64(8) // 16-bit RGBA
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		perPixel = 1
+	case color.Gray16Model:
+		perPixel = 2
+	case color.NRGBAModel, color.RGBAModel:
+		perPixel = 4
 	}
-	return img, nil
+	if _, ok := cfg.ColorModel.(color.Palette); ok {
+		perPixel = 1
+	}
+	return budget.Mul(int64(cfg.Width), int64(cfg.Height), perPixel+1)
+}
+
+// decode decodes the images, one at a time, each made grayscale (luminance
+// times alpha: transparent is black), scaled to h×w and turned into pixels
+// in [0, 1], or 1 − that with invert. It stops between two images when ctx
+// is done.
+func (f *imageForm) decode(ctx context.Context, h, w int) ([]float32, error) {
+	x := make([]float32, 0, len(f.files)*h*w)
+	err := eachChunk(ctx, len(f.files), 1, func(i, _ int) error {
+		img, err := png.Decode(bytes.NewReader(f.files[i]))
+		if err != nil {
+			return badRequest(fmt.Sprintf("image[%d]", i), "corrupt PNG: %v", err)
+		}
+		x = appendPixels(x, img, h, w, f.invert)
+		return nil
+	})
+	return x, err
 }
 
 // appendPixels appends img as h×w grayscale pixels in [0, 1] to dst.

@@ -120,8 +120,8 @@ func (s *Server) pointsJSON() ([]byte, error) {
 // pointList answers GET /v1/points: the latent means of the test set, its
 // labels (if any) and, for more than two latent dimensions, the principal
 // plane of the means.
-func (s *Server) pointList(w http.ResponseWriter, r *http.Request) error {
-	return writeBody(w, s.points)
+func (s *Server) pointList(c *call) error {
+	return c.writeBody(s.points)
 }
 
 // Point is the body of GET /v1/points/{i}: one test example.
@@ -133,14 +133,14 @@ type Point struct {
 	LogVar []float32 `json:"log_var"`
 }
 
-func (s *Server) point(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) point(c *call) error {
 	if s.test == nil {
 		return &apiError{Status: http.StatusNotFound, Field: "i", Message: "no test set is loaded (start the server with --data)"}
 	}
 	t := s.test
-	i, err := strconv.Atoi(r.PathValue("i"))
+	i, err := strconv.Atoi(c.r.PathValue("i"))
 	if err != nil || i < 0 || i >= t.set.N {
-		return &apiError{Status: http.StatusNotFound, Field: "i", Message: fmt.Sprintf("%q, want a test example index in [0, %d)", r.PathValue("i"), t.set.N)}
+		return &apiError{Status: http.StatusNotFound, Field: "i", Message: fmt.Sprintf("%q, want a test example index in [0, %d)", c.r.PathValue("i"), t.set.N)}
 	}
 	L := t.latent
 	p := Point{Index: i, Input: t.set.Row(i), Mean: t.mean[i*L : (i+1)*L], LogVar: t.logVar[i*L : (i+1)*L]}
@@ -148,5 +148,5 @@ func (s *Server) point(w http.ResponseWriter, r *http.Request) error {
 		l := int(t.set.Labels[i])
 		p.Label = &l
 	}
-	return writeJSON(w, p)
+	return c.writeJSON(p)
 }

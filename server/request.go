@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // apiError is a request the server refuses: the HTTP status, the field at
@@ -37,24 +38,6 @@ func tooLarge(field, format string, a ...any) *apiError {
 	return &apiError{Status: http.StatusRequestEntityTooLarge, Field: field, Message: fmt.Sprintf(format, a...)}
 }
 
-// readBody reads the whole request body, at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	buf := bytes.NewBuffer(nil)
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength) + 1) // one read, no regrowth
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	body := buf.Bytes()
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, tooLarge("body", "larger than %d bytes", limit)
-	case err != nil:
-		return nil, badRequest("body", "reading it: %v", err)
-	}
-	return body, nil
-}
-
 // contentKind is how a request body is encoded.
 type contentKind int
 
@@ -63,29 +46,47 @@ const (
 	contentMultipart
 )
 
-// requestContent tells a multipart body from a JSON one by the Content-Type
-// header. Any other type (none, application/json, or curl's default
-// application/x-www-form-urlencoded) is read as JSON.
+// requestContent reads the Content-Type of a POST: application/json, or
+// multipart/form-data where multipartOK. Any other type is refused, none
+// included: a web page of another site can send text/plain or
+// application/x-www-form-urlencoded without the browser asking the server
+// first, but not these.
 func requestContent(r *http.Request, multipartOK bool) (contentKind, string, error) {
+	want := "application/json"
+	if multipartOK {
+		want += " or multipart/form-data (PNG images)"
+	}
 	ct := r.Header.Get("Content-Type")
-	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
-		return contentJSON, "", nil
+	if strings.TrimSpace(ct) == "" {
+		return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("missing, want %s%s", want, curlHint)}
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	switch {
 	case err != nil:
 		return 0, "", badRequest("Content-Type", "%q: %v", ct, err)
-	case mt != "multipart/form-data" || !multipartOK:
-		want := "a JSON body"
-		if multipartOK {
-			want += " or multipart/form-data (PNG images)"
+	case mt == "application/json":
+		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") {
+			return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("charset %s, want utf-8", cs)}
 		}
-		return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("%s, want %s", mt, want)}
-	case params["boundary"] == "":
-		return 0, "", badRequest("Content-Type", "multipart/form-data without a boundary")
+		return contentJSON, "", nil
+	case mt == "multipart/form-data" && multipartOK:
+		if params["boundary"] == "" {
+			return 0, "", badRequest("Content-Type", "multipart/form-data without a boundary")
+		}
+		return contentMultipart, params["boundary"], nil
 	}
-	return contentMultipart, params["boundary"], nil
+	if mt == "application/x-www-form-urlencoded" {
+		return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("%s (what curl -d sends), want %s%s", mt, want, curlHint)}
+	}
+	return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("%s, want %s", mt, want)}
 }
+
+const curlHint = "; with curl, use --json or -H 'Content-Type: application/json'"
+
+// utf8BOM is the byte-order mark some editors and tools (PowerShell, .NET)
+// put before a UTF-8 text. JSON does not allow it (RFC 8259 §8.1) but lets a
+// parser ignore it, which splitObject does.
+const utf8BOM = "\xef\xbb\xbf"
 
 // jsonObject is a request body, one JSON object, split into its fields' raw
 // values. The large matrices are left to parseMatrix, so that no number is
@@ -98,6 +99,9 @@ func splitObject(body []byte) (jsonObject, error) {
 	p := &scanner{b: body}
 	malformed := func(want string) error {
 		return badRequest("body", "invalid JSON at byte %d: want %s", p.i, want)
+	}
+	if bytes.HasPrefix(body, []byte(utf8BOM)) {
+		p.i = len(utf8BOM)
 	}
 	p.space()
 	if p.i == len(body) {
@@ -407,8 +411,17 @@ func (p *scanner) kind() string {
 			end++
 		}
 		return fmt.Sprintf("%s (not a JSON number)", p.b[p.i:end])
-	case c == 0:
+	case c == 0 && p.i >= len(p.b):
 		return "nothing"
+	case c >= utf8.RuneSelf:
+		r, size := utf8.DecodeRune(p.b[p.i:])
+		switch {
+		case r == '\ufeff':
+			return "a UTF-8 byte-order mark (not JSON)"
+		case r == utf8.RuneError && size <= 1:
+			return fmt.Sprintf("byte 0x%02x (not UTF-8)", c)
+		}
+		return fmt.Sprintf("%q (not JSON)", r)
 	}
 	end := p.i
 	for end < len(p.b) && end-p.i < 24 && (isWordByte(p.b[end]) || p.b[end] >= '0' && p.b[end] <= '9') {

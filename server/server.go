@@ -5,10 +5,10 @@
 // # API
 //
 // Every /v1 endpoint but GET /v1/model and GET /v1/points takes a POST with
-// a JSON object; the endpoints that take inputs also take PNG images as
-// multipart/form-data (form field "image", repeated). Matrices are arrays of
-// rows; inputs are pixels in [0, 1] (any number of absolute value ≤ 10⁶ for
-// a model with a Gaussian likelihood).
+// a JSON object (Content-Type: application/json); the endpoints that take
+// inputs also take PNG images as multipart/form-data (form field "image",
+// repeated). Matrices are arrays of rows; inputs are pixels in [0, 1] (any
+// number of absolute value ≤ 10⁶ for a model with a Gaussian likelihood).
 //
 //	POST /v1/encode       {"inputs": [[x…]…]}            → {"mean": [[…]…], "log_var": [[…]…]}
 //	POST /v1/decode       {"latents": [[z…]…]}           → {"outputs": [[…]…]}
@@ -21,13 +21,22 @@
 //	GET  /healthz         "ok"
 //	GET  /metrics         Prometheus metrics
 //
-// A request the server refuses gets a 4xx status and the JSON body
-// {"error": "FIELD: what is wrong", "field": "FIELD"}, where FIELD names the
-// element at fault, e.g. "inputs[2][5]", "image[0]" or "body". Bodies,
-// batches and importance samples are bounded (see Options).
+// A request the server refuses gets a 4xx status (503 when it is too busy)
+// and the JSON body {"error": "FIELD: what is wrong", "field": "FIELD"},
+// where FIELD names the element at fault, e.g. "inputs[2][5]", "image[0]"
+// or "body". Bodies, batches, pixels and importance samples are bounded
+// (see Options), each before it costs time or memory, and the memory a
+// request asks for is bounded by the budget (package budget).
+//
+// The server answers only the Host names of Options.AllowedHosts (by
+// default, on loopback, only loopback ones), and its /v1 endpoints only
+// requests of the explorer it serves, not those a browser sends from
+// another site's page.
 //
 // The model is only read, so one Server serves any number of requests at
-// once; Options.MaxInFlight bounds how many compute at a time.
+// once; Options.MaxInFlight bounds how many compute at a time, and
+// Options.MaxHeavyInFlight the expensive ones, which do not take the slots
+// of the others. A request stops computing when its client goes away.
 package server
 
 import (
@@ -44,11 +53,11 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/govae/vae/budget"
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/run"
 	"github.com/govae/vae/vae"
@@ -61,11 +70,17 @@ const (
 	DefaultMaxNLLSamples  = 100_000
 	DefaultMaxK           = 10_000
 	DefaultMaxLatentValue = 1000
+	DefaultMaxPixels      = 16 << 20 // about 0.4 s of decoding PNGs on one core
+	DefaultBodyTimeout    = 30 * time.Second
 )
 
 // maxGaussianInput bounds the absolute value of an input to a model with a
 // Gaussian likelihood, whose inputs are not confined to [0, 1].
 const maxGaussianInput = 1e6
+
+// heavyPixels is the most pixels of the images of a request that is not
+// expensive (see Options.MaxHeavyInFlight): those of a 1024×1024 image.
+const heavyPixels = 1 << 20
 
 // Options configure a Server. Model is required; every other field may be
 // left zero.
@@ -79,20 +94,52 @@ type Options struct {
 	// Token, if set, must be sent as "Authorization: Bearer TOKEN" with
 	// every /v1 request.
 	Token string
+	// AllowedHosts are the names (or addresses) a request may give in its
+	// Host header besides the loopback ones (localhost, 127.0.0.1, [::1]),
+	// which are always accepted; "*" accepts any. When it is empty, a
+	// request that arrives on a loopback address must name a loopback host,
+	// so that a web page whose name was made to resolve to 127.0.0.1 (DNS
+	// rebinding) cannot use the server, and one that arrives on another
+	// address may name any. A /v1 request sent by a browser from another
+	// origin than the server's (its Host) or these names is refused.
+	AllowedHosts []string
 	// MaxBatch bounds the rows (or images, or samples n) of one request;
 	// default DefaultMaxBatch.
 	MaxBatch int
 	// MaxBodyBytes bounds a request body; default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxBodyMemory bounds the bytes of the request bodies held at once,
+	// being read or waiting for a slot; default 4 × MaxInFlight ×
+	// MaxBodyBytes or the memory budget (budget.Limit), whichever is
+	// smaller, and at least MaxBodyBytes. A body is given memory as it
+	// arrives; one that finds none free within BodyTimeout is refused (503).
+	MaxBodyMemory int64
+	// BodyTimeout is the time a client has to send the body of a request
+	// once its headers are in; default DefaultBodyTimeout. A body is read
+	// before the request takes a slot (MaxInFlight), so that a slow client
+	// keeps no other waiting.
+	BodyTimeout time.Duration
 	// MaxK bounds the importance samples per input of /v1/score (k), and
 	// MaxNLLSamples their total over a request (k times the rows).
 	MaxK, MaxNLLSamples int
+	// MaxPixels bounds the pixels of the PNG images of one request, summed
+	// over the images as their headers give them, before any is decoded;
+	// default DefaultMaxPixels.
+	MaxPixels int64
 	// MaxLatentValue bounds the absolute value of a latent coordinate sent to
 	// /v1/decode; default DefaultMaxLatentValue.
 	MaxLatentValue float64
 	// MaxInFlight bounds the /v1 requests computing at once; the others wait.
 	// Default 2 × GOMAXPROCS.
 	MaxInFlight int
+	// MaxHeavyInFlight bounds the expensive requests computing at once:
+	// scores with more importance samples (k times the rows) than MaxBatch,
+	// and images of more than 2²⁰ pixels in all. They compute in a pool of
+	// their own, so that they do not take the slots of MaxInFlight from
+	// cheap requests, and at most 8 × MaxHeavyInFlight of them run or wait
+	// at once; the others are refused (503). Default MaxInFlight / 4, at
+	// least 1.
+	MaxHeavyInFlight int
 	// Logger receives a line per refused or failed request; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -109,15 +156,24 @@ type Info struct {
 
 // Server is the HTTP handler of the API and the explorer.
 type Server struct {
-	opts     Options
-	model    *vae.Model
-	h, w     int // image shape of the model's input
-	mux      *http.ServeMux
-	inFlight chan struct{}
-	metrics  *metrics
-	log      *slog.Logger
-	points   []byte // the JSON of GET /v1/points, made once
-	test     *testPoints
+	opts       Options
+	model      *vae.Model
+	h, w       int // image shape of the model's input
+	mux        *http.ServeMux
+	hosts      hostGuard
+	inFlight   chan struct{} // slots of the requests computing, MaxInFlight
+	heavy      chan struct{} // slots of the expensive ones, MaxHeavyInFlight
+	heavyAdmit chan struct{} // places of the expensive ones running or waiting
+	bodies     *bytePool     // the memory of the bodies held, MaxBodyMemory
+	memLimit   int64         // budget.Limit() when New ran
+	metrics    *metrics
+	log        *slog.Logger
+	points     []byte // the JSON of GET /v1/points, made once
+	test       *testPoints
+
+	// testHookWork, if set, is called by each /v1 request once it holds
+	// the slot it computes in.
+	testHookWork func(*call)
 }
 
 // New returns a Server for opts.Model. It encodes opts.Test, if set, for the
@@ -135,11 +191,17 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
+	}
 	if opts.MaxK <= 0 {
 		opts.MaxK = DefaultMaxK
 	}
 	if opts.MaxNLLSamples <= 0 {
 		opts.MaxNLLSamples = DefaultMaxNLLSamples
+	}
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = DefaultMaxPixels
 	}
 	if opts.MaxLatentValue <= 0 {
 		opts.MaxLatentValue = DefaultMaxLatentValue
@@ -147,16 +209,32 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 2 * runtime.GOMAXPROCS(0)
 	}
+	if opts.MaxHeavyInFlight <= 0 {
+		opts.MaxHeavyInFlight = max(1, opts.MaxInFlight/4)
+	}
+	if opts.MaxBodyMemory <= 0 {
+		opts.MaxBodyMemory = min(budget.Mul(4, int64(opts.MaxInFlight), opts.MaxBodyBytes), budget.Limit())
+	}
+	opts.MaxBodyMemory = max(opts.MaxBodyMemory, budget.Add(opts.MaxBodyBytes, 1))
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	hosts, err := newHostGuard(opts.AllowedHosts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s := &Server{
-		opts:     opts,
-		model:    opts.Model,
-		mux:      http.NewServeMux(),
-		inFlight: make(chan struct{}, opts.MaxInFlight),
-		metrics:  newMetrics(),
-		log:      opts.Logger,
+		opts:       opts,
+		model:      opts.Model,
+		mux:        http.NewServeMux(),
+		hosts:      hosts,
+		inFlight:   make(chan struct{}, opts.MaxInFlight),
+		heavy:      make(chan struct{}, opts.MaxHeavyInFlight),
+		heavyAdmit: make(chan struct{}, 8*opts.MaxHeavyInFlight),
+		bodies:     newBytePool(opts.MaxBodyMemory),
+		memLimit:   budget.Limit(),
+		metrics:    newMetrics(),
+		log:        opts.Logger,
 	}
 	s.h, s.w = run.ImageShape(opts.Model.Config.Input)
 	if opts.Test != nil {
@@ -177,6 +255,14 @@ func New(opts Options) (*Server, error) {
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, h := range securityHeaders {
+		w.Header().Set(h[0], h[1])
+	}
+	if err := s.hosts.check(r); err != nil {
+		s.log.Debug("request refused", "path", r.URL.Path, "status", err.Status, "err", err)
+		writeError(w, err)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -184,25 +270,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type endpoint struct {
 	method string
 	path   string
-	handle func(w http.ResponseWriter, r *http.Request) error
+	body   bodyKind
+	handle func(c *call) error
 }
+
+// bodyKind is what a /v1 endpoint takes as its body.
+type bodyKind int
+
+const (
+	noBody       bodyKind = iota
+	jsonBody              // application/json
+	jsonOrImages          // application/json or multipart/form-data
+)
 
 func (s *Server) routes() {
 	api := []endpoint{
-		{"POST", "/v1/encode", s.encode},
-		{"POST", "/v1/decode", s.decode},
-		{"POST", "/v1/reconstruct", s.reconstruct},
-		{"POST", "/v1/sample", s.sample},
-		{"POST", "/v1/score", s.score},
-		{"GET", "/v1/model", s.modelInfo},
-		{"GET", "/v1/points", s.pointList},
-		{"GET", "/v1/points/{i}", s.point},
+		{"POST", "/v1/encode", jsonOrImages, s.encode},
+		{"POST", "/v1/decode", jsonBody, s.decode},
+		{"POST", "/v1/reconstruct", jsonOrImages, s.reconstruct},
+		{"POST", "/v1/sample", jsonBody, s.sample},
+		{"POST", "/v1/score", jsonOrImages, s.score},
+		{"GET", "/v1/model", noBody, s.modelInfo},
+		{"GET", "/v1/points", noBody, s.pointList},
+		{"GET", "/v1/points/{i}", noBody, s.point},
 	}
 	for _, e := range api {
 		s.mux.Handle(e.path, s.metrics.instrument(e.path, s.apiHandler(e)))
 	}
-	s.mux.Handle("/v1/", s.metrics.instrument("other", s.apiHandler(endpoint{path: "/v1/", handle: func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{Status: http.StatusNotFound, Field: "path", Message: fmt.Sprintf("no endpoint %s", r.URL.Path)}
+	s.mux.Handle("/v1/", s.metrics.instrument("other", s.apiHandler(endpoint{path: "/v1/", handle: func(c *call) error {
+		return &apiError{Status: http.StatusNotFound, Field: "path", Message: fmt.Sprintf("no endpoint %s", c.r.URL.Path)}
 	}})))
 	s.mux.Handle("GET /healthz", s.metrics.instrument("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -224,8 +320,13 @@ func (s *Server) routes() {
 	})))
 }
 
-// apiHandler wraps a /v1 endpoint: method check, bearer token, the bound on
-// requests computing at once, and the JSON error for a refusal.
+// errResponseLost is the error of a response that could not be written:
+// the client went away, or the write timed out. There is no one to tell.
+var errResponseLost = errors.New("writing the response")
+
+// apiHandler wraps a /v1 endpoint: method check, bearer token, cross-site
+// check, the body, the bounds on requests computing at once, and the JSON
+// error for a refusal.
 func (s *Server) apiHandler(e endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := s.serveAPI(e, w, r)
@@ -233,15 +334,17 @@ func (s *Server) apiHandler(e endpoint) http.Handler {
 			return
 		}
 		var ae *apiError
-		if !errors.As(err, &ae) {
-			if r.Context().Err() != nil {
-				ae = &apiError{Status: 499, Field: "request", Message: "cancelled by the client"}
-			} else {
-				s.log.Error("request failed", "path", r.URL.Path, "err", err)
-				ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
-			}
-		} else {
+		switch {
+		case errors.Is(err, errResponseLost):
+			s.log.Debug("response lost", "path", r.URL.Path, "err", err)
+			return // its header is written
+		case errors.As(err, &ae):
 			s.log.Debug("request refused", "path", r.URL.Path, "status", ae.Status, "err", ae)
+		case r.Context().Err() != nil:
+			ae = &apiError{Status: 499, Field: "request", Message: "cancelled by the client"}
+		default:
+			s.log.Error("request failed", "path", r.URL.Path, "err", err)
+			ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
 		}
 		writeError(w, ae)
 	})
@@ -249,7 +352,7 @@ func (s *Server) apiHandler(e endpoint) http.Handler {
 
 func (s *Server) serveAPI(e endpoint, w http.ResponseWriter, r *http.Request) error {
 	if s.opts.Token != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearerToken(r.Header.Get("Authorization"))
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vae"`)
 			return &apiError{Status: http.StatusUnauthorized, Field: "Authorization", Message: "missing or wrong bearer token"}
@@ -259,18 +362,37 @@ func (s *Server) serveAPI(e endpoint, w http.ResponseWriter, r *http.Request) er
 		w.Header().Set("Allow", e.method)
 		return &apiError{Status: http.StatusMethodNotAllowed, Field: "method", Message: fmt.Sprintf("%s, want %s", r.Method, e.method)}
 	}
-	select {
-	case s.inFlight <- struct{}{}:
-		defer func() { <-s.inFlight }()
-	case <-r.Context().Done():
-		return r.Context().Err()
+	if err := s.hosts.checkSite(r); err != nil {
+		return err
 	}
-	return e.handle(w, r)
+	c := &call{s: s, w: w, r: r, ctx: r.Context()}
+	defer c.release()
+	switch {
+	case e.body == noBody && r.ContentLength == 0:
+		// The request is in; the connection is read only to notice that the
+		// client went away, which must not time out while it waits for a slot.
+		http.NewResponseController(w).SetReadDeadline(time.Time{})
+	case e.body != noBody:
+		var err error
+		if c.kind, c.boundary, err = requestContent(r, e.body == jsonOrImages); err != nil {
+			return err
+		}
+		if err := c.readBody(); err != nil {
+			return err
+		}
+	}
+	if err := c.take(s.inFlight); err != nil {
+		return err
+	}
+	return e.handle(c)
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.WriteHeader(e.Status)
 	json.NewEncoder(w).Encode(struct {
 		Error string `json:"error"`
@@ -279,131 +401,226 @@ func writeError(w http.ResponseWriter, e *apiError) {
 }
 
 // writeJSON writes v as the JSON body of a 200 response.
-func writeJSON(w http.ResponseWriter, v any) error {
+func (c *call) writeJSON(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encoding the response: %w", err)
 	}
-	return writeBody(w, b)
+	return c.writeBody(b)
 }
 
-func writeBody(w http.ResponseWriter, b []byte) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, err := w.Write(b)
-	if err != nil {
-		return &apiError{Status: 499, Field: "response", Message: err.Error()} // the client went away
+// writeBody writes b as the JSON body of a 200 response, unless the client
+// went away. Under Serve, the write timeout counts from here: a request
+// that waited for a slot and computed long still gets its answer.
+func (c *call) writeBody(b []byte) error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := c.ctx.Value(writeTimeoutKey{}).(time.Duration); ok {
+		http.NewResponseController(c.w).SetWriteDeadline(time.Now().Add(d))
+	}
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if _, err := c.w.Write(b); err != nil {
+		return fmt.Errorf("%w: %v", errResponseLost, err)
 	}
 	return nil
 }
 
-// inputs reads the inputs of a request to /v1/encode, /v1/reconstruct or
-// /v1/score: the field "inputs" of a JSON body, or the PNG images of a
-// multipart one. It returns them with the other fields, those named in
-// extra, as raw JSON (a form value is taken as the JSON text it holds).
-func (s *Server) inputs(w http.ResponseWriter, r *http.Request, extra ...string) ([]float32, int, jsonObject, error) {
-	kind, boundary, err := requestContent(r, true)
-	if err != nil {
-		return nil, 0, nil, err
+// maxJSONNumber is the most bytes a float32 takes in a response, with its
+// comma: -1.2345678e-38,
+const maxJSONNumber = 16
+
+// checkMemory refuses a request whose buffers, floats float32 numbers and
+// jsonFloats of them written out, do not fit the memory budget. what names
+// the request as the client made it.
+func (s *Server) checkMemory(what string, floats, jsonFloats int64) error {
+	return s.checkBudget("request", what, budget.Add(budget.Mul(floats, 4), budget.Mul(jsonFloats, maxJSONNumber)))
+}
+
+// checkBudget refuses bytes over the memory budget, as budget.Check does,
+// with a 413 naming field. The limit is the one New read: budget.Limit reads
+// the machine's memory from /proc and /sys on each call, which would cost
+// every request a few system calls.
+func (s *Server) checkBudget(field, what string, bytes int64) error {
+	if bytes <= s.memLimit {
+		return nil
 	}
-	body, err := readBody(w, r, s.opts.MaxBodyBytes)
-	if err != nil {
-		return nil, 0, nil, err
+	if err := budget.Check(what, bytes); err != nil {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Field: field, Message: err.Error()}
 	}
-	if kind == contentMultipart {
+	return nil
+}
+
+// batch is the inputs of a request to /v1/encode, /v1/reconstruct or
+// /v1/score: the rows of a JSON body, or PNG images to decode (values).
+type batch struct {
+	n      int
+	x      []float32
+	images *imageForm
+	o      jsonObject // the other fields
+}
+
+// pixels returns the pixels of the images to decode.
+func (b *batch) pixels() int64 {
+	if b.images == nil {
+		return 0
+	}
+	return b.images.pixels
+}
+
+// values returns the inputs, decoding the images.
+func (c *call) values(b *batch) ([]float32, error) {
+	if b.images == nil {
+		return b.x, nil
+	}
+	return b.images.decode(c.ctx, c.s.h, c.s.w)
+}
+
+// inputs reads the inputs of a request: the field "inputs" of a JSON body,
+// or the PNG images of a multipart one, whose pixels it bounds. It returns
+// them with the other fields, those named in extra, as raw JSON (a form
+// value is taken as the JSON text it holds).
+func (c *call) inputs(extra ...string) (*batch, error) {
+	s := c.s
+	if c.kind == contentMultipart {
 		if s.h*s.w != s.model.Config.Input || s.h == 1 {
-			return nil, 0, nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: fmt.Sprintf("the model's input (%d values) is not a square image; send JSON", s.model.Config.Input)}
+			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: fmt.Sprintf("the model's input (%d values) is not a square image; send JSON", s.model.Config.Input)}
 		}
-		f, err := readImageForm(body, boundary, s.h, s.w, s.opts.MaxBatch, extra...)
+		f, err := readImageForm(c.body, c.boundary, s.opts.MaxBatch, extra...)
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, err
+		}
+		if f.pixels > s.opts.MaxPixels {
+			return nil, tooLarge("image", "%d images of %d pixels in all, more than the limit of %d pixels per request (raise it with --max-pixels)", len(f.files), f.pixels, s.opts.MaxPixels)
+		}
+		for i, cfg := range f.sizes {
+			what := fmt.Sprintf("decoding image[%d], a PNG of %d×%d pixels,", i, cfg.Width, cfg.Height)
+			if err := s.checkBudget(fmt.Sprintf("image[%d]", i), what, decodeBytes(cfg)); err != nil {
+				return nil, err
+			}
 		}
 		o := jsonObject{}
 		for k, v := range f.values {
 			o[k] = []byte(v)
 		}
-		return f.x, f.n, o, nil
+		return &batch{n: len(f.files), images: f, o: o}, nil
 	}
-	o, err := splitObject(body)
+	o, err := splitObject(c.body)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, err
 	}
 	if err := o.allow(append([]string{"inputs"}, extra...)...); err != nil {
-		return nil, 0, nil, err
+		return nil, err
 	}
 	lo, hi := 0.0, 1.0 // a Bernoulli model's inputs are probabilities
 	if s.model.Config.Likelihood == vae.Gaussian {
 		lo, hi = -maxGaussianInput, maxGaussianInput
 	}
 	x, n, err := parseMatrix(o["inputs"], matrixSpec{field: "inputs", cols: s.model.Config.Input, maxRows: s.opts.MaxBatch, lo: lo, hi: hi, what: "the model's input size"})
-	return x, n, o, err
+	return &batch{n: n, x: x, o: o}, err
 }
 
-// jsonBody reads a JSON body with the given fields.
-func (s *Server) jsonBody(w http.ResponseWriter, r *http.Request, fields ...string) (jsonObject, error) {
-	if _, _, err := requestContent(r, false); err != nil {
-		return nil, err
-	}
-	body, err := readBody(w, r, s.opts.MaxBodyBytes)
-	if err != nil {
-		return nil, err
-	}
-	o, err := splitObject(body)
+// jsonFields reads a JSON body with the given fields.
+func (c *call) jsonFields(fields ...string) (jsonObject, error) {
+	o, err := splitObject(c.body)
 	if err != nil {
 		return nil, err
 	}
 	return o, o.allow(fields...)
 }
 
-func (s *Server) encode(w http.ResponseWriter, r *http.Request) error {
-	x, n, _, err := s.inputs(w, r)
+func (s *Server) encode(c *call) error {
+	b, err := c.inputs()
 	if err != nil {
 		return err
 	}
-	s.metrics.batch("/v1/encode", n)
-	mean, logVar, err := s.model.Encode(x)
+	D, L := int64(s.model.Config.Input), int64(s.model.Config.Latent)
+	n := int64(b.n)
+	if err := s.checkMemory(fmt.Sprintf("encoding %d inputs with %s", n, s.model.Config), budget.Add(budget.Mul(n, D), budget.Mul(2, n, L)), budget.Mul(2, n, L)); err != nil {
+		return err
+	}
+	if err := c.work(b.pixels() > heavyPixels, fmt.Sprintf("encoding %d images of %d pixels", b.n, b.pixels())); err != nil {
+		return err
+	}
+	x, err := c.values(b)
 	if err != nil {
 		return err
 	}
-	L := s.model.Config.Latent
-	return s.writeMatrices(w, []string{"mean", "log_var"}, [][]float32{mean, logVar}, L)
+	s.metrics.batch("/v1/encode", b.n)
+	mean, logVar := make([]float32, n*L), make([]float32, n*L)
+	err = eachChunk(c.ctx, b.n, rowsPerChunk, func(lo, hi int) error {
+		m, lv, err := s.model.Encode(x[int64(lo)*D : int64(hi)*D])
+		copy(mean[int64(lo)*L:], m)
+		copy(logVar[int64(lo)*L:], lv)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.writeMatrices([]string{"mean", "log_var"}, [][]float32{mean, logVar}, int(L))
 }
 
-func (s *Server) decode(w http.ResponseWriter, r *http.Request) error {
-	o, err := s.jsonBody(w, r, "latents")
+func (s *Server) decode(c *call) error {
+	o, err := c.jsonFields("latents")
 	if err != nil {
 		return err
 	}
-	L := s.model.Config.Latent
+	D, L := s.model.Config.Input, s.model.Config.Latent
 	z, n, err := parseMatrix(o["latents"], matrixSpec{field: "latents", cols: L, maxRows: s.opts.MaxBatch, lo: -s.opts.MaxLatentValue, hi: s.opts.MaxLatentValue, what: "the model's latent size"})
 	if err != nil {
 		return err
 	}
+	if err := s.checkMemory(fmt.Sprintf("decoding %d latents with %s", n, s.model.Config), budget.Mul(int64(n), int64(D)), budget.Mul(int64(n), int64(D))); err != nil {
+		return err
+	}
+	if err := c.work(false, ""); err != nil {
+		return err
+	}
 	s.metrics.batch("/v1/decode", n)
-	out, err := s.model.Decode(z)
+	out := make([]float32, n*D)
+	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
+		return s.model.DecodeTo(out[lo*D:hi*D], z[lo*L:hi*L])
+	})
 	if err != nil {
 		return err
 	}
-	return s.writeMatrices(w, []string{"outputs"}, [][]float32{out}, s.model.Config.Input)
+	return c.writeMatrices([]string{"outputs"}, [][]float32{out}, D)
 }
 
-func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request) error {
-	x, n, _, err := s.inputs(w, r)
+func (s *Server) reconstruct(c *call) error {
+	b, err := c.inputs()
 	if err != nil {
 		return err
 	}
-	s.metrics.batch("/v1/reconstruct", n)
-	out, err := s.model.Reconstruct(x)
+	D := s.model.Config.Input
+	if err := s.checkMemory(fmt.Sprintf("reconstructing %d inputs with %s", b.n, s.model.Config), budget.Mul(2, int64(b.n), int64(D)), budget.Mul(int64(b.n), int64(D))); err != nil {
+		return err
+	}
+	if err := c.work(b.pixels() > heavyPixels, fmt.Sprintf("reconstructing %d images of %d pixels", b.n, b.pixels())); err != nil {
+		return err
+	}
+	x, err := c.values(b)
 	if err != nil {
 		return err
 	}
-	return s.writeMatrices(w, []string{"outputs"}, [][]float32{out}, s.model.Config.Input)
+	s.metrics.batch("/v1/reconstruct", b.n)
+	out := make([]float32, b.n*D)
+	err = eachChunk(c.ctx, b.n, rowsPerChunk, func(lo, hi int) error {
+		r, err := s.model.Reconstruct(x[lo*D : hi*D])
+		copy(out[lo*D:], r)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.writeMatrices([]string{"outputs"}, [][]float32{out}, D)
 }
 
 const wantSeed = "a whole number ≥ 0"
 
-func (s *Server) sample(w http.ResponseWriter, r *http.Request) error {
-	o, err := s.jsonBody(w, r, "n", "seed")
+func (s *Server) sample(c *call) error {
+	o, err := c.jsonFields("n", "seed")
 	if err != nil {
 		return err
 	}
@@ -418,11 +635,26 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("n", "%d, want ≥ 1", n)
 	}
 	if n > s.opts.MaxBatch {
-		return tooLarge("n", "%d, want at most %d", n, s.opts.MaxBatch)
+		return tooLarge("n", "%d samples, more than the limit of %d per request (raise it with --max-batch)", n, s.opts.MaxBatch)
+	}
+	D := s.model.Config.Input
+	if err := s.checkMemory(fmt.Sprintf("sampling %d images with %s", n, s.model.Config), budget.Mul(int64(n), int64(D)), budget.Mul(int64(n), int64(D))); err != nil {
+		return err
+	}
+	if err := c.work(false, ""); err != nil {
+		return err
 	}
 	s.metrics.batch("/v1/sample", n)
-	out := s.model.Sample(n, rand.New(rand.NewPCG(seed, 0)))
-	return s.writeMatrices(w, []string{"outputs"}, [][]float32{out}, s.model.Config.Input)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	out := make([]float32, n*D)
+	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
+		copy(out[lo*D:], s.model.Sample(hi-lo, rng)) // draws as Sample(n, rng) does
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.writeMatrices([]string{"outputs"}, [][]float32{out}, D)
 }
 
 // Score is the score of one input in a /v1/score response.
@@ -431,37 +663,58 @@ type Score struct {
 	NLL      *float64 `json:"nll,omitempty"` // the importance-weighted −log p(x) with k samples, when k > 0
 }
 
-func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
-	x, n, o, err := s.inputs(w, r, "seed", "k")
+func (s *Server) score(c *call) error {
+	b, err := c.inputs("seed", "k")
 	if err != nil {
 		return err
 	}
+	n := b.n
 	seed, k := uint64(1), 0
-	if err := o.decode("seed", &seed, wantSeed); err != nil {
+	if err := b.o.decode("seed", &seed, wantSeed); err != nil {
 		return err
 	}
-	if err := o.decode("k", &k, "a whole number ≥ 0"); err != nil {
+	if err := b.o.decode("k", &k, "a whole number ≥ 0"); err != nil {
 		return err
 	}
+	samples := budget.Mul(int64(k), int64(n))
 	switch {
 	case k < 0:
 		return badRequest("k", "%d, want ≥ 0 (0: no importance-weighted estimate)", k)
 	case k > s.opts.MaxK:
-		return tooLarge("k", "%d, want at most %d", k, s.opts.MaxK)
-	case k*n > s.opts.MaxNLLSamples:
-		return tooLarge("k", "%d samples × %d inputs = %d, more than %d per request", k, n, k*n, s.opts.MaxNLLSamples)
+		return tooLarge("k", "%d samples per input, more than the limit of %d (raise it with --max-k)", k, s.opts.MaxK)
+	case samples > int64(s.opts.MaxNLLSamples):
+		return tooLarge("k", "%d samples × %d inputs = %d importance samples, more than the limit of %d per request (raise it with --max-samples)", k, n, samples, s.opts.MaxNLLSamples)
 	}
-	s.metrics.batch("/v1/score", n)
-	losses, err := s.model.Scores(x, rand.New(rand.NewPCG(seed, 0)))
+	if err := s.checkMemory(fmt.Sprintf("scoring %d inputs with %s", n, s.model.Config), budget.Mul(int64(n), int64(s.model.Config.Input)), 0); err != nil {
+		return err
+	}
+	what := fmt.Sprintf("scoring %d inputs with %d samples each", n, k)
+	if b.images != nil {
+		what = fmt.Sprintf("scoring %d images of %d pixels with %d samples each", n, b.pixels(), k)
+	}
+	if err := c.work(samples > int64(s.opts.MaxBatch) || b.pixels() > heavyPixels, what); err != nil {
+		return err
+	}
+	x, err := c.values(b)
 	if err != nil {
 		return err
 	}
+	s.metrics.batch("/v1/score", n)
+	D := s.model.Config.Input
+	rng := rand.New(rand.NewPCG(seed, 0))
 	scores := make([]Score, n)
-	for i, l := range losses {
-		scores[i].Loss = l
+	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
+		losses, err := s.model.Scores(x[lo*D:hi*D], rng) // draws as Scores(x, rng) does
+		for i, l := range losses {
+			scores[lo+i].Loss = l
+		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if k > 0 {
-		nll, err := s.model.NLL(r.Context(), x, vae.NLLOptions{K: k, Seed: seed})
+		nll, err := s.model.NLL(c.ctx, x, vae.NLLOptions{K: k, Seed: seed})
 		if err != nil {
 			return err
 		}
@@ -474,7 +727,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("the score of input %d is not finite", i)
 		}
 	}
-	return writeJSON(w, struct {
+	return c.writeJSON(struct {
 		Scores []Score `json:"scores"`
 	}{scores})
 }
@@ -496,7 +749,7 @@ type ImageSize struct {
 	Cols int `json:"cols"`
 }
 
-func (s *Server) modelInfo(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) modelInfo(c *call) error {
 	resp := ModelResponse{Config: s.model.Config, Architecture: s.model.Config.String(), Info: s.opts.Info}
 	if s.h > 1 {
 		resp.Image = &ImageSize{s.h, s.w}
@@ -504,12 +757,12 @@ func (s *Server) modelInfo(w http.ResponseWriter, r *http.Request) error {
 	if s.test != nil {
 		resp.TestPoints = s.test.set.N
 	}
-	return writeJSON(w, resp)
+	return c.writeJSON(resp)
 }
 
 // writeMatrices writes the JSON object whose field names[i] is the matrix
 // ms[i] of rows of cols numbers, refusing non-finite values.
-func (s *Server) writeMatrices(w http.ResponseWriter, names []string, ms [][]float32, cols int) error {
+func (c *call) writeMatrices(names []string, ms [][]float32, cols int) error {
 	size := 2
 	for _, m := range ms {
 		size += 12*len(m) + 3*len(m)/cols + 16
@@ -528,7 +781,7 @@ func (s *Server) writeMatrices(w http.ResponseWriter, names []string, ms [][]flo
 		}
 	}
 	b = append(b, '}', '\n')
-	return writeBody(w, b)
+	return c.writeBody(b)
 }
 
 // appendMatrix appends m [n, cols] as a JSON array of rows.
@@ -558,9 +811,11 @@ func appendMatrix(b []byte, m []float32, cols int) ([]byte, error) {
 }
 
 // ListenAndServe serves h on addr until ctx is done; then it stops taking
-// requests, lets those under way finish (for at most drain) and returns nil.
-// It sets read, write and idle timeouts. ready, if not nil, is called with
-// the address it listens on once it does.
+// requests, lets those under way finish and returns nil, or, if some were
+// still running after drain, closes their connections and returns an error
+// wrapping ErrCutOff. It sets read, write and idle timeouts; the write
+// timeout of a /v1 response counts from when its writing starts. ready, if
+// not nil, is called with the address it listens on once it does.
 func ListenAndServe(ctx context.Context, addr string, h http.Handler, drain time.Duration, ready func(net.Addr)) error {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", addr)
@@ -573,16 +828,31 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler, drain time
 	return Serve(ctx, l, h, drain)
 }
 
+// ErrCutOff is what Serve's error wraps when requests under way at the end
+// did not finish within the drain time and were cut off.
+var ErrCutOff = errors.New("requests under way were cut off")
+
+// serveTimeouts are the timeouts of Serve's http.Server; tests shorten them.
+var serveTimeouts = struct{ readHeader, read, write, idle time.Duration }{
+	10 * time.Second, 60 * time.Second, 120 * time.Second, 120 * time.Second,
+}
+
+// writeTimeoutKey marks the context of a request that Serve answers with
+// the write timeout it holds.
+type writeTimeoutKey struct{}
+
 // Serve is ListenAndServe on a listener, which it closes.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Duration) error {
+	t := serveTimeouts
+	base := context.WithValue(context.WithoutCancel(ctx), writeTimeoutKey{}, t.write)
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
 		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
@@ -595,7 +865,8 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
-		return fmt.Errorf("serve: draining the requests under way: %w", err)
+		<-done
+		return fmt.Errorf("serve: %w after the drain time of %v (%v)", ErrCutOff, drain, err)
 	}
 	<-done // http.ErrServerClosed
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -271,7 +272,7 @@ func TestAPIMatchesModel(t *testing.T) {
 			t.Errorf("score %d: %+v nll %v, want %+v nll %v", i, s.Loss, s.NLL, wantScores[i], wantNLL[i])
 		}
 	}
-	noK := do(t, ts, "POST", "/v1/score", "", strings.NewReader(`{"inputs": `+rows(1, 64, "0.5")+`}`))
+	noK := do(t, ts, "POST", "/v1/score", "application/json", strings.NewReader(`{"inputs": `+rows(1, 64, "0.5")+`}`))
 	if noK.status != 200 || bytes.Contains(noK.body, []byte("nll")) {
 		t.Errorf("score without k: %d %s", noK.status, noK.body)
 	}
@@ -345,8 +346,8 @@ func TestPagesHealthMetrics(t *testing.T) {
 			t.Errorf("GET %s: %d, want a body with %q", c.path, r.status, c.want)
 		}
 	}
-	do(t, ts, "POST", "/v1/sample", "", strings.NewReader(`{"n": 3}`))
-	do(t, ts, "POST", "/v1/sample", "", strings.NewReader(`{"n": 0}`))
+	do(t, ts, "POST", "/v1/sample", "application/json", strings.NewReader(`{"n": 3}`))
+	do(t, ts, "POST", "/v1/sample", "application/json", strings.NewReader(`{"n": 0}`))
 	r := do(t, ts, "GET", "/metrics", "", nil)
 	for _, want := range []string{
 		`vae_http_requests_total{code="200",handler="/v1/sample",method="post"} 1`,
@@ -380,7 +381,7 @@ func TestToken(t *testing.T) {
 		if !strings.HasPrefix(c.path, "/v1") {
 			method = "GET"
 		}
-		r := do(t, ts, method, c.path, "", strings.NewReader(body), c.header...)
+		r := do(t, ts, method, c.path, "application/json", strings.NewReader(body), c.header...)
 		if r.status != c.status {
 			t.Errorf("%s %v: status %d, want %d", c.path, c.header, r.status, c.status)
 		}
@@ -558,17 +559,41 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// closeSignal is a listener that says when it is closed.
+type closeSignal struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeSignal) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
 // TestServeDrains cancels the server's context while a request is sending
-// its body: the request still succeeds and Serve returns nil.
+// its body: the request still succeeds, and Serve returns nil after it
+// finished. The order is proved by channels: the handler closes entered
+// once it reads the body, Shutdown closes the listener, the handler closes
+// finished when it returns, which must be before Serve returns.
 func TestServeDrains(t *testing.T) {
-	h, err := server.New(server.Options{Model: tinyModel(t, 2)})
+	s, err := server.New(server.Options{Model: tinyModel(t, 2)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	entered, finished := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/sample" {
+			defer close(finished)
+			r.Body = &onFirstRead{ReadCloser: r.Body, first: entered}
+		}
+		s.ServeHTTP(w, r)
+	})
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := &closeSignal{Listener: inner, closed: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, l, h, 10*time.Second) }()
@@ -586,26 +611,14 @@ func TestServeDrains(t *testing.T) {
 		got <- response{status: resp.StatusCode, body: b}
 	}()
 	pw.Write([]byte(`{"n": `))
-	// Wait until the request is in the handler, reading its body.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get("http://" + l.Addr().String() + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if bytes.Contains(b, []byte("\nvae_http_requests_in_flight 1\n")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the request did not reach the handler within 10 s")
-		}
-	}
+	<-entered // the request is in the handler, reading its body
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	<-l.closed // Shutdown has begun
 	select {
 	case err := <-served:
 		t.Fatalf("Serve returned %v before the request under way finished", err)
+	case <-finished:
+		t.Fatal("the request under way finished before its body did")
 	default:
 	}
 	pw.Write([]byte(`2}`))
@@ -616,8 +629,56 @@ func TestServeDrains(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
+	select {
+	case <-finished:
+	default:
+		t.Error("Serve returned before the request under way finished")
+	}
 	if _, err := http.Get("http://" + l.Addr().String() + "/healthz"); err == nil {
 		t.Error("the server still answers after shutdown")
+	}
+}
+
+// onFirstRead is a request body that closes first when it is first read.
+type onFirstRead struct {
+	io.ReadCloser
+	once  sync.Once
+	first chan struct{}
+}
+
+func (b *onFirstRead) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.first) })
+	return b.ReadCloser.Read(p)
+}
+
+// TestServeCutsOff has Serve stop while a request is still computing
+// after the drain time: it closes the connection and says so.
+func TestServeCutsOff(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	})
+	defer close(release)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ctx, l, h, time.Millisecond) }()
+	failed := make(chan error, 1)
+	go func() {
+		_, err := http.Get("http://" + l.Addr().String() + "/")
+		failed <- err
+	}()
+	<-entered
+	cancel()
+	if err := <-served; !errors.Is(err, server.ErrCutOff) {
+		t.Errorf("Serve: %v, want an error wrapping ErrCutOff", err)
+	}
+	if err := <-failed; err == nil {
+		t.Error("the request cut off got an answer")
 	}
 }
 
@@ -640,7 +701,7 @@ func TestGaussianInputs(t *testing.T) {
 		value  string
 		status int
 	}{{"1.5", 200}, {"-20", 200}, {"1e7", 400}} {
-		r := do(t, ts, "POST", "/v1/score", "", strings.NewReader(`{"inputs": `+rows(2, 64, c.value)+`}`))
+		r := do(t, ts, "POST", "/v1/score", "application/json", strings.NewReader(`{"inputs": `+rows(2, 64, c.value)+`}`))
 		if r.status != c.status {
 			t.Errorf("inputs of %s: status %d, want %d (%s)", c.value, r.status, c.status, r.body)
 		}

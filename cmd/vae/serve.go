@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,12 +20,30 @@ import (
 // serveOptions are the flags of vae serve.
 type serveOptions struct {
 	addr, token   string
+	allowHosts    []string
 	data, dataDir string
 	noData        bool
 	maxBatch      int
 	maxBody       int64
+	maxPixels     int64
+	maxK          int
+	maxSamples    int
 	drain         time.Duration
 }
+
+// What vae serve does on a signal, replaced by its tests.
+var (
+	// notifyStop relays SIGINT and SIGTERM to c until the returned function
+	// is called.
+	notifyStop = func(c chan<- os.Signal) (stop func()) {
+		signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+		return func() { signal.Stop(c) }
+	}
+	// exitNow ends the program at once.
+	exitNow = os.Exit
+	// serveHandler wraps the server's handler.
+	serveHandler = func(h http.Handler) http.Handler { return h }
+)
 
 func newServe(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var o serveOptions
@@ -32,43 +54,94 @@ func newServe(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 reconstruct, sample, score, model), /healthz, /metrics, and the latent-space
 explorer at /. The explorer maps the test set of the run's spec.json beside
 the model, or the one --data names. With --token (or $VAE_TOKEN) every /v1
-request must carry "Authorization: Bearer TOKEN". Ctrl-C or SIGTERM lets the
-requests under way finish, then exits 0.`,
+request must carry "Authorization: Bearer TOKEN". Requests must name the
+server by a loopback name (localhost, 127.0.0.1, [::1]) or one given with
+--allow-host, and the /v1 endpoints answer only the explorer, not other web
+pages. Ctrl-C or SIGTERM lets the requests under way finish (for at most
+--drain), then exits 0; a second Ctrl-C exits at once with status 1.`,
 		Example: `  vae serve runs/mnist-512-2                    # http://127.0.0.1:8080/
-  vae serve --addr :8080 --token s3cret runs/mnist-512-2/model.safetensors
-  curl -s -X POST -d '{"n":1,"seed":7}' http://127.0.0.1:8080/v1/sample`,
+  vae serve --addr :8080 --allow-host vae.example --token s3cret runs/mnist-512-2/model.safetensors
+  curl -s --json '{"n":1,"seed":7}' http://127.0.0.1:8080/v1/sample`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if o.maxBatch < 1 || o.maxBody < 1 {
-				return usageError{fmt.Errorf("--max-batch %d and --max-body %d, want ≥ 1", o.maxBatch, o.maxBody)}
+			if o.maxBatch < 1 || o.maxBody < 1 || o.maxPixels < 1 || o.maxK < 1 || o.maxSamples < 1 {
+				return usageError{fmt.Errorf("--max-batch %d, --max-body %d, --max-pixels %d, --max-k %d and --max-samples %d, want ≥ 1",
+					o.maxBatch, o.maxBody, o.maxPixels, o.maxK, o.maxSamples)}
 			}
 			if o.token == "" {
 				o.token = os.Getenv("VAE_TOKEN")
 			}
-			opts, err := server.Load(cmd.Context(), a[0], server.LoadOptions{
+			ctx := cmd.Context()
+			stopSignals := forceExitOnSecondSignal(logger)
+			defer stopSignals()
+			opts, err := server.Load(ctx, a[0], server.LoadOptions{
 				Data: o.data, DataDir: o.dataDir, NoData: o.noData, Logger: logger, Download: cmd.ErrOrStderr(),
 			})
 			if err != nil {
 				return err
 			}
-			opts.Token, opts.MaxBatch, opts.MaxBodyBytes = o.token, o.maxBatch, o.maxBody
+			opts.Token, opts.AllowedHosts = o.token, o.allowHosts
+			opts.MaxBatch, opts.MaxBodyBytes, opts.MaxPixels = o.maxBatch, o.maxBody, o.maxPixels
+			opts.MaxK, opts.MaxNLLSamples = o.maxK, o.maxSamples
 			h, err := server.New(opts)
 			if err != nil {
 				return err
 			}
-			return server.ListenAndServe(cmd.Context(), o.addr, h, o.drain, func(addr net.Addr) {
+			err = server.ListenAndServe(ctx, o.addr, serveHandler(h), o.drain, func(addr net.Addr) {
 				fmt.Fprintf(stdout, "serving %s on http://%s/\n", opts.Info.Path, addr)
 			})
+			if errors.Is(err, server.ErrCutOff) {
+				// Stopping was asked for and done; the requests that
+				// outlasted --drain are what it costs.
+				logger.Warn("stopped: requests under way were cut off after --drain", "drain", o.drain)
+				return nil
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&o.token, "token", "", "bearer token required on /v1/* (default $VAE_TOKEN; empty: none)")
+	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "a name the server may be reached by besides localhost, 127.0.0.1 and [::1] (repeat for more; * for any)")
 	f.StringVar(&o.data, "data", "", "test set of the explorer's map: mnist or fashion-mnist (default: the run's)")
 	f.StringVar(&o.dataDir, "data-dir", "", "folder with the IDX files (default $VAE_DATA, else the cache, else download)")
 	f.BoolVar(&o.noData, "no-data", false, "serve the API without loading a test set (no map)")
 	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most rows, images or samples in one request")
 	f.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "most bytes in one request body")
+	f.Int64Var(&o.maxPixels, "max-pixels", server.DefaultMaxPixels, "most pixels in the PNG images of one request")
+	f.IntVar(&o.maxK, "max-k", server.DefaultMaxK, "most importance samples per input of /v1/score")
+	f.IntVar(&o.maxSamples, "max-samples", server.DefaultMaxNLLSamples, "most importance samples in one /v1/score request (k times the inputs)")
 	f.DurationVar(&o.drain, "drain", 30*time.Second, "on Ctrl-C or SIGTERM, how long requests under way may take to finish")
 	return cmd
+}
+
+// forceExitOnSecondSignal exits at once, with status 1, on the second
+// SIGINT or SIGTERM: the first, which also ends the command's context (see
+// main), asks the server to drain, the second not to wait. It returns a function that stops
+// listening.
+func forceExitOnSecondSignal(logger *slog.Logger) (stop func()) {
+	sigs := make(chan os.Signal, 2)
+	stopNotify := notifyStop(sigs)
+	done := make(chan struct{})
+	go func() {
+		seen := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+				if seen++; seen == 1 {
+					logger.Info("stopping: letting the requests under way finish; Ctrl-C again to exit at once")
+					continue
+				}
+				logger.Warn("second signal: exiting without waiting for the requests under way")
+				exitNow(1)
+				return
+			}
+		}
+	}()
+	return func() {
+		stopNotify()
+		close(done)
+	}
 }

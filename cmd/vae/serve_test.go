@@ -5,13 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/govae/vae/run"
+	"github.com/govae/vae/vae"
 )
 
 // serveVAE starts vae serve with args in-process on a free port and returns
@@ -110,11 +115,151 @@ func TestServeErrors(t *testing.T) {
 	}{
 		{[]string{"serve"}, 2, "accepts 1 arg"},
 		{[]string{"serve", "--max-batch", "0", "x"}, 2, "--max-batch"},
+		{[]string{"serve", "--max-pixels", "0", "x"}, 2, "--max-pixels 0"},
+		{[]string{"serve", "--max-samples", "-1", "x"}, 2, "--max-samples -1"},
 		{[]string{"serve", filepath.Join(t.TempDir(), "none.safetensors")}, 1, "none.safetensors"},
 	} {
 		code, _, stderr := runVAE(context.Background(), c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.want)
 		}
+	}
+}
+
+// modelFile saves a 64-8-2 model with random weights and returns its path.
+func modelFile(t *testing.T) string {
+	t.Helper()
+	m, err := vae.New(vae.Config{Input: 64, Hidden: []int{8}, Latent: 2}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := vae.Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// blockingHandler makes vae serve's handler hold requests to /test/block
+// until release is called or the test ends; entered receives one value per
+// request held.
+func blockingHandler(t *testing.T) (entered chan struct{}, release func()) {
+	entered, released := make(chan struct{}, 4), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(released) }) }
+	saved := serveHandler
+	serveHandler = func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/test/block" {
+				entered <- struct{}{}
+				<-released
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	t.Cleanup(func() {
+		release()
+		serveHandler = saved
+	})
+	return entered, release
+}
+
+// hold sends a request that blocks (see blockingHandler) and waits until
+// the server holds it.
+func hold(t *testing.T, url string, entered chan struct{}) {
+	go func() {
+		resp, err := http.Get(url + "/test/block")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+}
+
+// TestServeDrainOverrun stops vae serve while a request outlasts --drain:
+// it is cut off and vae serve exits 0, as stopping was asked for, and says
+// so on stderr.
+func TestServeDrainOverrun(t *testing.T) {
+	entered, _ := blockingHandler(t)
+	url, stop := serveVAE(t, "--no-data", "--drain", "1ms", modelFile(t))
+	hold(t, url, entered)
+	code, stderr := stop()
+	if code != 0 || !strings.Contains(stderr, "cut off after --drain") {
+		t.Errorf("exit %d after --drain ran out, want 0 and a word on it: %s", code, stderr)
+	}
+}
+
+// TestServeSecondSignal sends vae serve a second signal while it drains a
+// request: it exits at once with status 1.
+func TestServeSecondSignal(t *testing.T) {
+	entered, release := blockingHandler(t)
+	sigs := make(chan chan<- os.Signal, 1)
+	exited := make(chan int, 1)
+	savedNotify, savedExit := notifyStop, exitNow
+	notifyStop = func(c chan<- os.Signal) func() {
+		sigs <- c
+		return func() {}
+	}
+	exitNow = func(code int) {
+		exited <- code
+		runtime.Goexit() // as os.Exit would, go no further
+	}
+	t.Cleanup(func() { notifyStop, exitNow = savedNotify, savedExit })
+
+	url, stop := serveVAE(t, "--no-data", "--drain", "1h", modelFile(t))
+	signals := <-sigs
+	hold(t, url, entered)
+	stopped := make(chan int, 1)
+	go func() {
+		code, _ := stop() // the first signal's cancel: drains for up to an hour
+		stopped <- code
+	}()
+	signals <- os.Interrupt
+	signals <- os.Interrupt
+	select {
+	case code := <-exited:
+		if code != 1 {
+			t.Errorf("exit status %d on the second signal, want 1", code)
+		}
+	case code := <-stopped:
+		t.Fatalf("vae serve returned %d before the second signal made it exit", code)
+	case <-time.After(20 * time.Second):
+		t.Fatal("vae serve did not exit within 20 s of a second signal")
+	}
+	release() // the request under way finishes; the drain ends
+	if code := <-stopped; code != 0 {
+		t.Errorf("exit %d once drained", code)
+	}
+}
+
+// TestServeFlags checks --allow-host and the limits' flags.
+func TestServeFlags(t *testing.T) {
+	url, stop := serveVAE(t, "--no-data", "--allow-host", "vae.example", "--max-samples", "10", modelFile(t))
+	defer stop()
+	for _, c := range []struct {
+		host   string
+		status int
+	}{{"vae.example:8080", 200}, {"localhost", 200}, {"evil.example", 403}} {
+		req, _ := http.NewRequest("GET", url+"/v1/model", nil)
+		req.Host = c.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("Host %s: %d, want %d", c.host, resp.StatusCode, c.status)
+		}
+	}
+	body := `{"inputs": [[` + strings.TrimSuffix(strings.Repeat("0,", 64), ",") + `]], "k": 11}`
+	resp, err := http.Post(url+"/v1/score", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.Contains(string(b), "more than the limit of 10 per request (raise it with --max-samples)") {
+		t.Errorf("k = 11 with --max-samples 10: %d %s", resp.StatusCode, b)
 	}
 }
