@@ -3,35 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/govae/vae/vae"
 )
-
-// tinyModel saves an untrained model for tinyData's 8×8 images and returns
-// its path.
-func tinyModel(t *testing.T) string {
-	t.Helper()
-	m, err := vae.New(vae.Config{Input: 64, Hidden: []int{16}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := vae.Save(path, m); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // TestOutDestinations checks that --out writes through what is not a plain
 // file instead of replacing it, and that - is stdout.
 func TestOutDestinations(t *testing.T) {
-	data, model := tinyData(t), tinyModel(t)
+	data, model := tinyData(t), modelFile(t)
 	dir := t.TempDir()
 	t.Run("stdout", func(t *testing.T) {
 		for _, args := range [][]string{
@@ -95,7 +77,7 @@ func TestOutDestinations(t *testing.T) {
 // TestSizeLimits gives sizes the machine cannot afford and checks that each
 // is refused at once with a line naming the cost and the limit.
 func TestSizeLimits(t *testing.T) {
-	data, model := tinyData(t), tinyModel(t)
+	data, model := tinyData(t), modelFile(t)
 	dir := t.TempDir()
 	yaml := filepath.Join(dir, "huge-batch.yaml")
 	os.WriteFile(yaml, []byte("train:\n  batch_size: 1000000000000\n"), 0o644)
