@@ -72,8 +72,8 @@ const MaxK = 1_000_000
 // log p(x) that tightens as K grows; with K = 1 it is the ELBO. Results
 // depend on the seed only, not on the number of threads.
 //
-// When ctx is cancelled NLL stops between blocks and returns an error
-// wrapping ctx.Err().
+// When ctx is cancelled NLL stops between blocks of up to 1000 samples and
+// returns an error wrapping ctx.Err().
 func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float64, error) {
 	D := m.Config.Input
 	n, err := rows("nll: x", x, D)
@@ -111,14 +111,13 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 				if u >= units {
 					return
 				}
-				if err := ctx.Err(); err != nil {
+				lo, hi := u*g, min(n, (u+1)*g)
+				if err := w.run(ctx, nll[lo:hi], x[lo*D:hi*D], lo, opts.Seed); err != nil {
 					mu.Lock()
 					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
 					return
 				}
-				lo, hi := u*g, min(n, (u+1)*g)
-				w.run(nll[lo:hi], x[lo*D:hi*D], lo, opts.Seed)
 				mu.Lock()
 				done += hi - lo
 				if opts.Progress != nil {
@@ -153,8 +152,9 @@ func (m *Model) newNLLWorker(k int) *nllWorker {
 }
 
 // run estimates −log p(x) into nll for the rows of x; the first is input
-// number first, whose number picks its stream of samples.
-func (w *nllWorker) run(nll []float64, x []float32, first int, seed uint64) {
+// number first, whose number picks its stream of samples. It stops with
+// ctx's error between two blocks of samples.
+func (w *nllWorker) run(ctx context.Context, nll []float64, x []float32, first int, seed uint64) error {
 	m, p, K := w.m, w.p, w.k
 	D, L := m.Config.Input, m.Config.Latent
 	n := len(nll)
@@ -167,6 +167,9 @@ func (w *nllWorker) run(nll []float64, x []float32, first int, seed uint64) {
 	}
 	// row r of the whole holds sample r mod K of input r / K
 	for lo := 0; lo < n*K; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rowsN := min(chunk, n*K-lo)
 		// z = μ + σ·ε; log p(z) − log q(z|x) = ½ Σ (ε² − z² + log σ²), the
 		// log 2π terms cancelling.
@@ -193,6 +196,7 @@ func (w *nllWorker) run(nll []float64, x []float32, first int, seed uint64) {
 	for i, a := range acc {
 		nll[i] = -(a.value() - math.Log(float64(K)))
 	}
+	return nil
 }
 
 var errNotFiniteNLL = errors.New("estimate is NaN")

@@ -133,6 +133,10 @@ func TestNLLStopsWhenCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
+	// One input with many samples stops within its samples, not after.
+	if _, err := m.NLL(ctxtest.CancelAfter(3), x[:4], NLLOptions{K: MaxK}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("one input, K = %d: err = %v, want context.Canceled", MaxK, err)
+	}
 	for _, k := range []int{-1, MaxK + 1, 100_000_000} {
 		if _, err := m.NLL(context.Background(), x, NLLOptions{K: k}); err == nil {
 			t.Errorf("K = %d accepted", k)
