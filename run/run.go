@@ -37,6 +37,7 @@ const (
 	ModelFile      = "model.safetensors"      // the trained model, written at the end
 	BestFile       = "best.safetensors"       // the model of the epoch with the lowest validation loss, with validation
 	MetricsFile    = "metrics.jsonl"          // one vae.EpochStats per line
+	LockFile       = ".lock"                  // held (flock) by the process training the run
 )
 
 // Spec is everything a run is made from.
@@ -144,6 +145,10 @@ type Hooks struct {
 // ErrExists is returned by Train for a folder that already holds a run.
 var ErrExists = errors.New("folder already holds a run")
 
+// ErrBusy is returned by Train and Resume for a run folder that another
+// process is training.
+var ErrBusy = errors.New("another process is training this run")
+
 // Train starts a new run of spec in dir, which must not hold one already.
 // If ctx is cancelled it saves a checkpoint and returns an error wrapping
 // ctx.Err(); Resume continues from there, as it does from a folder that a
@@ -175,6 +180,11 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := removeStale(dir, h); err != nil {
 		return nil, err
 	}
@@ -197,8 +207,8 @@ var runFiles = []string{SpecFile, CheckpointFile, ModelFile, BestFile, MetricsFi
 	LatentPNG, ManifoldPNG, ReconstructionsPNG, SamplesPNG, LossPNG, KLPNG}
 
 // removeStale removes the temporary files that writes of the run files
-// cut short by a crash left in dir. Only one process may work on a run
-// folder at a time: one that is writing there would lose its file.
+// cut short by a crash left in dir. The caller holds the folder's lock, so
+// no other process is writing there.
 func removeStale(dir string, h Hooks) error {
 	for _, name := range runFiles {
 		tmps, err := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern(name)))
@@ -247,6 +257,11 @@ func Resume(ctx context.Context, dir string, epochs int, h Hooks) (*vae.Model, e
 	if spec.Model.Input <= 0 {
 		return nil, fmt.Errorf("%s: model input %d, want > 0: %s", specPath, spec.Model.Input, anew)
 	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := removeStale(dir, h); err != nil {
 		return nil, err
 	}
