@@ -424,9 +424,15 @@ func ModelPath(dir string) (path string, finished bool, err error) {
 // test set binarised (from BinarizeSeed) when the spec trains on
 // dynamically binarised data.
 func LoadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set, err error) {
-	train, test, _, err = dataset.Open(ctx, spec.Data, dataset.Options{Dir: spec.DataDir, Progress: h.Download, Logger: h.Logger})
+	train, test, _, err = loadData(ctx, spec, h)
+	return train, test, err
+}
+
+// loadData is LoadData that also returns where the data came from.
+func loadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set, src string, err error) {
+	train, test, src, err = dataset.Open(ctx, spec.Data, dataset.Options{Dir: spec.DataDir, Progress: h.Download, Logger: h.Logger})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if spec.Limit > 0 && spec.Limit < train.N {
 		train = train.Subset(spec.Limit)
@@ -434,7 +440,7 @@ func LoadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set
 	if spec.Train.Binarize == "dynamic" {
 		test = test.Binarized(BinarizeSeed)
 	}
-	return train, test, nil
+	return train, test, src, nil
 }
 
 // targets says what the model is trained to reconstruct.

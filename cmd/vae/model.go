@@ -37,50 +37,22 @@ func (d *dataFlags) add(cmd *cobra.Command) {
 }
 
 // load reads the model at path, a model file or a run folder, and the test
-// set the flags name, and checks that they fit together. For a run folder
-// the data set and its protocol (binarised or not) default to the run's,
-// from its spec.json, and the model is its checkpoint while it has no final
-// model yet.
+// set the flags name, by default that of the run beside the model and its
+// protocol (see run.Open).
 func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (*vae.Model, *dataset.Set, error) {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		spec, err := run.LoadSpec(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		f := cmd.Flags()
-		if !f.Changed("data") {
-			d.data = spec.Data
-		}
-		if !f.Changed("data-dir") && spec.DataDir != "" {
-			d.dir = spec.DataDir
-		}
-		if !f.Changed("binarize") {
-			d.binarize = spec.Train.Binarize == "dynamic"
-		}
-		var finished bool
-		if path, finished, err = run.ModelPath(path); err != nil {
-			return nil, nil, err
-		}
-		if !finished {
-			logger.Info("run not finished: reading its checkpoint", "file", path)
-		}
+	f := cmd.Flags()
+	o := run.OpenOptions{DefaultData: d.data, DataDir: d.dir, Logger: logger, Download: cmd.ErrOrStderr()}
+	if f.Changed("data") {
+		o.Data = d.data
 	}
-	m, err := vae.Load(path)
+	if f.Changed("binarize") {
+		o.Binarize = &d.binarize
+	}
+	op, err := run.Open(cmd.Context(), path, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	spec := run.Spec{Data: d.data, DataDir: d.dir}
-	if d.binarize {
-		spec.Train.Binarize = "dynamic"
-	}
-	_, test, err := run.LoadData(cmd.Context(), spec, run.Hooks{Logger: logger, Download: cmd.ErrOrStderr()})
-	if err != nil {
-		return nil, nil, err
-	}
-	if test.Dim != m.Config.Input {
-		return nil, nil, fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)
-	}
-	return m, test, nil
+	return op.Model, op.Test, nil
 }
 
 func newEval(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
