@@ -253,23 +253,17 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	if err := m.Config.CheckTraining(train.N, opts); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	var valid *dataset.Set
-	if opts.Validation > 0 {
-		if opts.Validation >= train.N {
-			return nil, fmt.Errorf("train: validation %d leaves nothing of the %d training examples", opts.Validation, train.N)
-		}
-		valid = train.Tail(opts.Validation)
-		train = train.Subset(train.N - opts.Validation)
-		if opts.Binarize == "dynamic" {
-			valid = valid.Binarized(opts.Seed)
-		}
-	}
 	if train.Dim != D {
 		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", train.Name, train.Dim, D)
 	}
 	if test != nil && test.Dim != D {
 		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", test.Name, test.Dim, D)
 	}
+	data, valid, err := splitBatches(train, opts)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	batches := data.count()
 	params := m.Params()
 	opt, err := optim.New(opts.Optimizer, params, opts.Optim)
 	if err != nil {
@@ -280,7 +274,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	pr := &Progress{}
 	if opts.Resume != nil {
 		pr = opts.Resume
-		if err := pr.check((train.N+bs-1)/bs, bs, valid != nil); err != nil {
+		if err := pr.check(batches, bs, valid != nil); err != nil {
 			return nil, fmt.Errorf("train: resume: %w", err)
 		}
 		if err := opt.SetState(pr.Optim); err != nil {
@@ -302,34 +296,19 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	}
 	st := m.newStepper(bs, K, shards(bs, K), opt)
 	defer st.close()
-	x := make([]float32, bs*D)     // [bs, D]
 	eps := make([]float32, bs*K*L) // [bs·K, L]
-	order := make([]int, train.N)
-	batches := (train.N + bs - 1) / bs
-	var bin rand.PCG
 	beta := opts.Beta
 	for pr.Epoch < opts.Epochs && !pr.Stopped {
 		epochStart := time.Now()
 		opt.SetLR(opts.Schedule.LR(baseLR, pr.Epoch))
-		for i := range order {
-			order[i] = i
-		}
-		dataset.Shuffle(order, rand.New(rand.NewPCG(opts.Seed, streamShuffle+uint64(pr.Epoch))))
+		data.shuffle(pr.Epoch)
 		for ; pr.Batch < batches; pr.Batch++ {
 			if err := ctx.Err(); err != nil {
 				snapshot()
 				return pr, fmt.Errorf("train: stopped at epoch %d, step %d of %d: %w", pr.Epoch+1, pr.Batch, batches, err)
 			}
 			stepStart := time.Now()
-			lo, hi := pr.Batch*bs, min((pr.Batch+1)*bs, train.N)
-			n := hi - lo
-			train.Gather(x, order[lo:hi])
-			if opts.Binarize == "dynamic" {
-				for r := range n { // each row from its own stream, by its place in the run
-					bin.Seed(opts.Seed, streamBinarize+uint64(pr.Epoch*train.N+lo+r))
-					dataset.Binarize(x[r*D:(r+1)*D], x[r*D:(r+1)*D], &bin)
-				}
-			}
+			x, n := data.batch(pr.Epoch, pr.Batch)
 			fillNormal(eps[:n*K*L], noise)
 			beta = opts.beta(pr.Epoch*batches+pr.Batch, batches)
 
