@@ -165,7 +165,6 @@ type Server struct {
 	heavy      chan struct{} // slots of the expensive ones, MaxHeavyInFlight
 	heavyAdmit chan struct{} // places of the expensive ones running or waiting
 	bodies     *bytePool     // the memory of the bodies held, MaxBodyMemory
-	memLimit   int64         // budget.Limit() when New ran
 	metrics    *metrics
 	log        *slog.Logger
 	points     []byte // the JSON of GET /v1/points, made once
@@ -232,7 +231,6 @@ func New(opts Options) (*Server, error) {
 		heavy:      make(chan struct{}, opts.MaxHeavyInFlight),
 		heavyAdmit: make(chan struct{}, 8*opts.MaxHeavyInFlight),
 		bodies:     newBytePool(opts.MaxBodyMemory),
-		memLimit:   budget.Limit(),
 		metrics:    newMetrics(),
 		log:        opts.Logger,
 	}
@@ -439,13 +437,8 @@ func (s *Server) checkMemory(what string, floats, jsonFloats int64) error {
 }
 
 // checkBudget refuses bytes over the memory budget, as budget.Check does,
-// with a 413 naming field. The limit is the one New read: budget.Limit reads
-// the machine's memory from /proc and /sys on each call, which would cost
-// every request a few system calls.
+// with a 413 naming field.
 func (s *Server) checkBudget(field, what string, bytes int64) error {
-	if bytes <= s.memLimit {
-		return nil
-	}
 	if err := budget.Check(what, bytes); err != nil {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Field: field, Message: err.Error()}
 	}
