@@ -107,7 +107,10 @@ func Open(ctx context.Context, path string, o OpenOptions) (*Opened, error) {
 		return op, nil
 	}
 	if o.Binarize != nil {
-		spec.Train.Binarize = map[bool]string{true: "dynamic", false: ""}[*o.Binarize]
+		spec.Train.Binarize = ""
+		if *o.Binarize {
+			spec.Train.Binarize = "dynamic"
+		}
 	}
 	_, test, src, err := loadData(ctx, spec, Hooks{Logger: log, Download: o.Download})
 	if err == nil && test.Dim != m.Config.Input {

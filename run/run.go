@@ -180,14 +180,11 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lock(dir)
+	release, err := claim(dir, h)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := removeStale(dir, h); err != nil {
-		return nil, err
-	}
+	defer release()
 	if err := atomicfile.WriteFile(filepath.Join(dir, SpecFile), append(indentJSON(spec), '\n')); err != nil {
 		return nil, err
 	}
@@ -206,9 +203,23 @@ func newModel(spec Spec) (*vae.Model, error) {
 var runFiles = []string{SpecFile, CheckpointFile, ModelFile, BestFile, MetricsFile,
 	LatentPNG, ManifoldPNG, ReconstructionsPNG, SamplesPNG, LossPNG, KLPNG}
 
+// claim takes the run folder dir for this process (see lock) and then
+// removes the temporary files of the writes a crash cut short there, which
+// no other process can be writing now.
+func claim(dir string, h Hooks) (release func(), err error) {
+	release, err = lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := removeStale(dir, h); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // removeStale removes the temporary files that writes of the run files
-// cut short by a crash left in dir. The caller holds the folder's lock, so
-// no other process is writing there.
+// cut short by a crash left in dir.
 func removeStale(dir string, h Hooks) error {
 	for _, name := range runFiles {
 		tmps, err := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern(name)))
@@ -257,14 +268,11 @@ func Resume(ctx context.Context, dir string, epochs int, h Hooks) (*vae.Model, e
 	if spec.Model.Input <= 0 {
 		return nil, fmt.Errorf("%s: model input %d, want > 0: %s", specPath, spec.Model.Input, anew)
 	}
-	unlock, err := lock(dir)
+	release, err := claim(dir, h)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := removeStale(dir, h); err != nil {
-		return nil, err
-	}
+	defer release()
 	ckpt := filepath.Join(dir, CheckpointFile)
 	again := fmt.Sprintf("remove %s and run vae train --resume %s to train the run again from its start", ckpt, dir)
 	m, p, opts, err := vae.LoadCheckpoint(ckpt)

@@ -116,7 +116,8 @@ func LoadCheckpoint(path string) (*Model, *Progress, TrainOptions, error) {
 	if err := json.Unmarshal([]byte(f.Metadata[metaOptions]), &opts); err != nil {
 		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)
 	}
-	if err := opts.withDefaults().Validate(); err != nil {
+	o := opts.withDefaults()
+	if err := o.Validate(); err != nil {
 		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)
 	}
 	steps, err := strconv.ParseInt(f.Metadata["optim_steps"], 10, 64)
@@ -142,7 +143,6 @@ func LoadCheckpoint(path string) (*Model, *Progress, TrainOptions, error) {
 		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaProgress, err)
 	}
 	// The optimizer the options name, over the model, must take the state.
-	o := opts.withDefaults()
 	opt, err := optim.New(o.Optimizer, m.Params(), o.Optim)
 	if err != nil {
 		return nil, nil, opts, fmt.Errorf("%s: metadata %q: %w", path, metaOptions, err)

@@ -193,8 +193,6 @@ func (p *Progress) check(batches, bs int, validation bool) error {
 		return fmt.Errorf("samples %d after %d steps, want at least one a step", p.Samples, p.Batch)
 	case batches > 0 && p.Samples != p.Batch*bs:
 		return fmt.Errorf("samples %d after %d steps of %d, want %d", p.Samples, p.Batch, bs, p.Batch*bs)
-	case p.Optim.Steps < 0:
-		return fmt.Errorf("optim_steps %d, want ≥ 0", p.Optim.Steps)
 	case batches > 0 && p.Optim.Steps != int64(p.Epoch)*int64(batches)+int64(p.Batch):
 		return fmt.Errorf("optim_steps %d, want %d (%d epochs of %d steps, and %d)", p.Optim.Steps, p.Epoch*batches+p.Batch, p.Epoch, batches, p.Batch)
 	}
@@ -327,7 +325,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			}
 		}
 		for _, prm := range params {
-			if !finite(prm.Value) {
+			if nonFinite(prm.Value) >= 0 {
 				return nil, fmt.Errorf("train: epoch %d: %w: parameter %s", pr.Epoch+1, ErrNotFinite, prm.Name)
 			}
 		}
@@ -598,13 +596,4 @@ func klPerDim(mean, logVar []float32, latent int) []float64 {
 		kl[i%latent] += -0.5 * (1 + lv - m*m - math.Exp(lv)) / float64(n)
 	}
 	return kl
-}
-
-func finite(v []float32) bool {
-	for _, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return false
-		}
-	}
-	return true
 }
