@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/govae/vae/internal/memtest"
 )
 
 func TestLoadImages(t *testing.T) {
@@ -86,13 +88,13 @@ func TestLoadImagesOverBudget(t *testing.T) {
 	images, labels := filepath.Join(dir, "images.gz"), filepath.Join(dir, "labels.gz")
 	writeZeroIDXGz(t, images, 100, 10, 10)
 	writeZeroIDXGz(t, labels, 100)
-	setLimit(t, 40000)
+	memtest.SetLimit(t, 40000)
 	_, err := LoadImages(images, labels, "big")
 	want := "reading " + images + " (100×10×10 images), " + labels + " (100 labels) as 9.9 KiB of bytes and 39.1 KiB of float32 needs 48.9 KiB of memory, over the limit of 39.1 KiB"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("LoadImages error = %v, want one containing %q", err, want)
 	}
-	setLimit(t, 50100)
+	memtest.SetLimit(t, 50100)
 	if s, err := LoadImages(images, labels, "big"); err != nil || s.N != 100 {
 		t.Fatalf("LoadImages within the budget: %v", err)
 	}

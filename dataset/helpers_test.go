@@ -10,10 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
-
-	"github.com/govae/vae/budget"
 )
 
 // idxBytes returns an uncompressed IDX file of the given shape and data.
@@ -72,21 +69,6 @@ func writeZeroIDXGz(t testing.TB, path string, dims ...int) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// setLimit sets the memory budget to n bytes for the duration of the test.
-func setLimit(t testing.TB, n int64) {
-	budget.SetLimit(n)
-	t.Cleanup(func() { budget.SetLimit(0) })
-}
-
-// allocated returns the bytes that f allocates, on the heap, while it runs.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 // sha256Hex returns the hex SHA-256 of b.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/govae/vae/internal/memtest"
 )
 
 type idxCase struct {
@@ -207,7 +209,7 @@ func FuzzReadIDX(f *testing.F) {
 // the memory budget allows is refused before the data is read, whether the
 // data is there or not.
 func TestReadIDXOverBudget(t *testing.T) {
-	setLimit(t, 1<<20)
+	memtest.SetLimit(t, 1<<20)
 	dir := t.TempDir()
 	lying := filepath.Join(dir, "lying")
 	if err := os.WriteFile(lying, idxBytes(t, []int{4000, 1000}, make([]byte, 4e6))[:20], 0o644); err != nil {
@@ -218,7 +220,7 @@ func TestReadIDXOverBudget(t *testing.T) {
 	const claim = "IDX data of 4000×1000 bytes needs 3.8 MiB of memory, over the limit of 1.0 MiB"
 	for _, path := range []string{lying, honest} {
 		var err error
-		n := allocated(func() { _, err = ReadIDXFile(path) })
+		n := memtest.Allocated(func() { _, err = ReadIDXFile(path) })
 		if err == nil || !strings.Contains(err.Error(), path+": "+claim) {
 			t.Errorf("ReadIDXFile error = %v, want one containing %q", err, path+": "+claim)
 		}

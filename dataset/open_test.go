@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/govae/vae/budget"
+	"github.com/govae/vae/internal/memtest"
 )
 
 // checkTiny checks that train and test hold tinySet.
@@ -268,9 +269,9 @@ func TestOpenDirOverBudget(t *testing.T) {
 			images = append(images, p)
 		}
 	}
-	setLimit(t, 256<<20)
+	memtest.SetLimit(t, 256<<20)
 	var err error
-	n := allocated(func() {
+	n := memtest.Allocated(func() {
 		_, _, _, err = Open(context.Background(), "tiny", Options{Dir: dir, Logger: testLogger(t)})
 	})
 	var be *budget.Error

@@ -3,6 +3,8 @@ package safetensors
 import (
 	"bytes"
 	"testing"
+
+	"github.com/govae/vae/internal/memtest"
 )
 
 // FuzzRead checks that Read never panics, that its allocations stay in
@@ -27,7 +29,7 @@ func FuzzRead(f *testing.F) {
 			file *File
 			err  error
 		)
-		n := allocated(func() { file, err = Read(bytes.NewReader(input)) })
+		n := memtest.Allocated(func() { file, err = Read(bytes.NewReader(input)) })
 		// The JSON decoder and the tensors' bookkeeping cost some multiple
 		// of the header's size.
 		if limit := uint64(1<<20 + 200*len(input)); n > limit {

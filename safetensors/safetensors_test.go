@@ -7,10 +7,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/govae/vae/internal/memtest"
 )
 
 // sameTensors reports how got differs from want, tensor by tensor, bits of
@@ -402,15 +403,6 @@ func TestGet(t *testing.T) {
 	}
 }
 
-// allocated returns the bytes allocated while f runs.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // TestReadAllocationBounded checks that claims of huge headers and tensors
 // in small inputs cost memory in proportion to the input only.
 func TestReadAllocationBounded(t *testing.T) {
@@ -424,7 +416,7 @@ func TestReadAllocationBounded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			n := allocated(func() { _, err = Read(bytes.NewReader(tc.input)) })
+			n := memtest.Allocated(func() { _, err = Read(bytes.NewReader(tc.input)) })
 			if err == nil {
 				t.Fatal("Read succeeded")
 			}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/govae/vae/budget"
+	"github.com/govae/vae/internal/memtest"
 	"github.com/govae/vae/server"
 )
 
@@ -331,8 +331,7 @@ func TestByteOrderMark(t *testing.T) {
 // TestMemoryBudget checks that what a request would allocate is compared
 // with the memory budget before it is allocated.
 func TestMemoryBudget(t *testing.T) {
-	budget.SetLimit(1 << 20)
-	defer budget.SetLimit(0)
+	memtest.SetLimit(t, 1<<20)
 	ts, _ := newServer(t, server.Options{})
 	if r := do(t, ts, "POST", "/v1/sample", "application/json", strings.NewReader(`{"n": 10}`)); r.status != 200 {
 		t.Errorf("10 samples with a budget of 1 MiB: %d %s", r.status, r.body)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/govae/vae/budget"
+	"github.com/govae/vae/internal/memtest"
 	"github.com/govae/vae/nn"
 )
 
@@ -59,8 +60,7 @@ func TestCostEstimates(t *testing.T) {
 // TestOverBudget checks that sizes the machine cannot hold are refused
 // before they are allocated, with a *budget.Error.
 func TestOverBudget(t *testing.T) {
-	budget.SetLimit(64 << 20)
-	t.Cleanup(func() { budget.SetLimit(0) })
+	memtest.SetLimit(t, 64<<20)
 	small := Config{Input: 784, Hidden: []int{512}, Latent: 2, Init: nn.InitGlorot}
 	m, err := New(small, rand.New(rand.NewPCG(1, 0)))
 	if err != nil {
