@@ -201,10 +201,7 @@ func TestCrash(t *testing.T) {
 		t.Skip("builds the binary and runs it about 80 times")
 	}
 	start := time.Now()
-	bin := filepath.Join(t.TempDir(), "vae")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildVAE(t)
 	data := tinyData(t)
 	args := []string{"--data-dir", data, "--hidden", "16", "--latent", "2", "--batch", "32", "--epochs", "3", "--validation", "40"}
 	root := t.TempDir()

@@ -61,6 +61,17 @@ func tinyData(t *testing.T) string {
 	return dir
 }
 
+// buildVAE builds the vae binary into a folder of t's and returns its path,
+// for the tests that signal or kill a real process.
+func buildVAE(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "vae")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // runVAE runs the command in-process and returns its exit status and output.
 func runVAE(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
@@ -270,10 +281,7 @@ func TestSIGINT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "vae")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildVAE(t)
 	data := tinyData(t)
 	out := filepath.Join(t.TempDir(), "r")
 	cmd := exec.Command(bin, "train", "--data-dir", data, "--hidden", "64", "--batch", "4", "--epochs", "1000", "--out", out)
