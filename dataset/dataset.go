@@ -26,9 +26,45 @@ type Set struct {
 	// below it. It is 0 for a set without labels, and 256 (any byte) for
 	// one LoadImages read, which knows of no classes.
 	Classes int
-	// Rows and Cols are the image shape when the examples are images
-	// (Rows*Cols == Dim), else 0.
-	Rows, Cols int
+	// ClassNames, if set, names each class (len(ClassNames) == Classes),
+	// e.g. the class folders of an image folder.
+	ClassNames []string
+	// Rows, Cols and Channels are the image shape when the examples are
+	// images (Rows·Cols·max(1, Channels) == Dim), else 0; a colour image's
+	// row holds its channels one after the other (C, H, W, as PyTorch's
+	// tensors). Channels 0 means one (gray).
+	Rows, Cols, Channels int
+	// IDs, if set, names each example (len(IDs) == N): an image's path
+	// relative to its folder, a table row's id column. Outputs carry it.
+	IDs []string
+}
+
+// Check reports a Set whose fields disagree: X not N rows of Dim, labels
+// or ids not one per example, a label not below Classes, an image shape
+// that does not make Dim.
+func (s *Set) Check() error {
+	switch {
+	case s.N < 0 || s.Dim <= 0:
+		return fmt.Errorf("%s: %d examples of %d features, want N ≥ 0 and Dim > 0", s.Name, s.N, s.Dim)
+	case len(s.X) != s.N*s.Dim:
+		return fmt.Errorf("%s: X holds %d values, want N·Dim = %d·%d = %d", s.Name, len(s.X), s.N, s.Dim, s.N*s.Dim)
+	case s.Labels != nil && len(s.Labels) != s.N:
+		return fmt.Errorf("%s: %d labels for %d examples", s.Name, len(s.Labels), s.N)
+	case s.IDs != nil && len(s.IDs) != s.N:
+		return fmt.Errorf("%s: %d ids for %d examples", s.Name, len(s.IDs), s.N)
+	case s.ClassNames != nil && len(s.ClassNames) != s.Classes:
+		return fmt.Errorf("%s: %d class names for %d classes", s.Name, len(s.ClassNames), s.Classes)
+	case s.Rows != 0 && s.Rows*s.Cols*max(1, s.Channels) != s.Dim:
+		return fmt.Errorf("%s: images of %d×%d×%d are not %d features", s.Name, s.Rows, s.Cols, max(1, s.Channels), s.Dim)
+	}
+	if s.Classes > 0 && s.Classes < anyByte {
+		for i, l := range s.Labels {
+			if int(l) >= s.Classes {
+				return fmt.Errorf("%s: label of example %d is %d, outside the %d classes", s.Name, i, l, s.Classes)
+			}
+		}
+	}
+	return nil
 }
 
 // Row returns the features of example i. The slice shares memory with s.X.
@@ -46,6 +82,9 @@ func (s *Set) Subset(n int) *Set {
 	if s.Labels != nil {
 		sub.Labels = s.Labels[:n:n]
 	}
+	if s.IDs != nil {
+		sub.IDs = s.IDs[:n:n]
+	}
 	return &sub
 }
 
@@ -58,6 +97,9 @@ func (s *Set) Tail(n int) *Set {
 	t.X = s.X[(s.N-n)*s.Dim:]
 	if s.Labels != nil {
 		t.Labels = s.Labels[s.N-n:]
+	}
+	if s.IDs != nil {
+		t.IDs = s.IDs[s.N-n:]
 	}
 	return &t
 }
