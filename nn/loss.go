@@ -80,3 +80,31 @@ func GaussianNLL(dMean, dLogVar, rowLoss, mean, logVar, targets []float32, scale
 	}
 	return total
 }
+
+// SoftmaxCrossEntropy returns the cross-entropy −Σ t·log softmax(l) of one
+// categorical distribution with logits l and target probabilities t (a
+// one-hot row for an observed category), log-sum-exp stabilised, in float64.
+// When grad is not nil it receives scale·dLoss/dl = scale·(softmax(l)·Σt − t).
+func SoftmaxCrossEntropy(grad, logits, targets []float32, scale float32) float64 {
+	hi := math.Inf(-1)
+	for _, l := range logits {
+		hi = max(hi, float64(l))
+	}
+	var sum float64
+	for _, l := range logits {
+		sum += math.Exp(float64(l) - hi)
+	}
+	lse := hi + math.Log(sum)
+	var loss, mass float64
+	for j, l := range logits {
+		t := float64(targets[j])
+		loss -= t * (float64(l) - lse)
+		mass += t
+	}
+	if grad != nil {
+		for j, l := range logits {
+			grad[j] = scale * float32(math.Exp(float64(l)-lse)*mass-float64(targets[j]))
+		}
+	}
+	return loss
+}

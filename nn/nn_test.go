@@ -220,3 +220,30 @@ func TestGaussianNLL(t *testing.T) {
 	nntest.CheckGradient(t, "dmean", mean, dm, loss)
 	nntest.CheckGradient(t, "dlogvar", logVar, dlv, loss)
 }
+
+// SoftmaxCrossEntropy against −log softmax computed naively, at logits
+// where that is accurate and at extreme ones where it overflows, and its
+// gradient against finite differences.
+func TestSoftmaxCrossEntropy(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		logits, targets []float32
+		want            float64
+	}{
+		{"uniform", []float32{0, 0, 0, 0}, []float32{0, 1, 0, 0}, math.Log(4)},
+		{"two classes is BCE", []float32{0, 2}, []float32{0, 1}, math.Log1p(math.Exp(-2))},
+		{"soft target", []float32{1, 0}, []float32{0.5, 0.5}, math.Log(1+math.E) - 0.5},
+		{"extreme", []float32{1000, 0, -1000}, []float32{0, 1, 0}, 1000},
+	} {
+		got := SoftmaxCrossEntropy(nil, tc.logits, tc.targets, 1)
+		if math.Abs(got-tc.want) > 1e-6*max(1, tc.want) {
+			t.Errorf("%s: loss %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	logits := randSlice(rng, 5, 2)
+	targets := []float32{0, 0, 1, 0, 0}
+	grad := make([]float32, 5)
+	SoftmaxCrossEntropy(grad, logits, targets, 0.5)
+	nntest.CheckGradient(t, "dlogits", logits, grad, func() float64 { return 0.5 * SoftmaxCrossEntropy(nil, logits, targets, 1) })
+}

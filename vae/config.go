@@ -23,6 +23,9 @@ type Config struct {
 	// Sigma is the standard deviation of a Gaussian p(x|z); 0 learns one
 	// variance per input dimension (the parameter output.log_var).
 	Sigma float64 `json:"sigma,omitempty" yaml:"sigma,omitempty"`
+	// Parts, if set, cuts the inputs into blocks with a likelihood each
+	// (the columns of a table, see Part) instead of one Likelihood for all.
+	Parts []Part `json:"parts,omitempty" yaml:"parts,omitempty"`
 }
 
 // Likelihood names the distribution p(x|z) that the decoder's output
@@ -75,6 +78,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("config: unknown init %q (want %q or %q)", c.Init, nn.InitPyTorch, nn.InitGlorot)
 	}
+	if c.Parts != nil {
+		return c.checkParts()
+	}
 	switch l := c.likelihood(); {
 	case l != Bernoulli && l != Gaussian:
 		return fmt.Errorf("config: unknown likelihood %q (want %q or %q)", c.Likelihood, Bernoulli, Gaussian)
@@ -84,6 +90,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: sigma %v set for a %s likelihood, which has none", c.Sigma, l)
 	}
 	return nil
+}
+
+// learnsVariance reports whether a model of shape c learns output
+// log-variances (the parameter output.log_var [Input]): a Gaussian
+// likelihood without Sigma, or Gaussian parts.
+func (c Config) learnsVariance() bool {
+	for _, p := range c.Parts {
+		if p.Likelihood == Gaussian {
+			return true
+		}
+	}
+	return c.Parts == nil && c.likelihood() == Gaussian && c.Sigma == 0
 }
 
 // hiddenActivation returns the activation of hidden layer i (encoder

@@ -18,7 +18,7 @@ func (c Config) ParamCount() int64 {
 	for _, l := range c.Layers() {
 		n = budget.Add(n, budget.Mul(int64(l.In)+1, int64(l.Out)))
 	}
-	if c.likelihood() == Gaussian {
+	if c.learnsVariance() {
 		n = budget.Add(n, int64(c.Input))
 	}
 	return n
@@ -44,6 +44,9 @@ func (c Config) passBytes(n, k int, grad bool) int64 {
 		budget.Mul(5, rows, L), budget.Mul(rows, D), budget.Mul(2, rows), // mean … z, logits, recon, kl
 		budget.Mul(2, N, hidden), budget.Mul(2, rows, hidden), // encPre, encH, decPre, decH
 	)
+	if P := int64(len(c.Parts)); P > 0 {
+		floats = budget.Add(floats, budget.Mul(N, D+P), budget.Mul(rows, P)) // in, partLoss
+	}
 	if grad {
 		first := D // the encoder's last width, ZMean's input
 		if len(c.Hidden) > 0 {

@@ -19,16 +19,34 @@ import (
 // high score marks an input the model finds unlikely, which is what anomaly
 // detection with a VAE ranks by.
 func (m *Model) Scores(x []float32, rng *rand.Rand) ([]Loss, error) {
-	scores, _, _, err := m.score(x, rng)
+	scores, _, _, err := m.score(x, nil, rng)
 	return scores, err
 }
 
+// PartScores is Scores for a model of parts that also returns, in
+// parts [n, len(Config.Parts)], the reconstruction term of each part of each
+// row: which columns make a row unlikely. A missing part's term is 0; the
+// terms of a row add up to its Recon.
+func (m *Model) PartScores(x []float32, rng *rand.Rand) (scores []Loss, parts []float32, err error) {
+	P := len(m.Config.Parts)
+	if P == 0 {
+		return nil, nil, errors.New("part scores: the model has no parts")
+	}
+	parts = make([]float32, len(x)/m.Config.Input*P)
+	scores, _, _, err = m.score(x, parts, rng)
+	return scores, parts, err
+}
+
 // score is Scores that also returns the posterior means and
-// log-variances [n, Latent] its pass computed on the way.
-func (m *Model) score(x []float32, rng *rand.Rand) (scores []Loss, mean, logVar []float32, err error) {
+// log-variances [n, Latent] its pass computed on the way, and fills parts
+// with the part scores when it is not nil.
+func (m *Model) score(x, parts []float32, rng *rand.Rand) (scores []Loss, mean, logVar []float32, err error) {
 	D, L := m.Config.Input, m.Config.Latent
 	n, err := rows("scores: x", x, D)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := m.checkInput("scores: x", x); err != nil {
 		return nil, nil, nil, err
 	}
 	eps := make([]float32, n*L) // drawn in row order, whatever the threads
@@ -41,6 +59,9 @@ func (m *Model) score(x []float32, rng *rand.Rand) (scores []Loss, mean, logVar 
 		for i := range hi - lo {
 			r, k := float64(p.recon[i]), float64(p.kl[i])
 			scores[lo+i] = Loss{Total: r + k, Recon: r, KL: k}
+		}
+		if P := len(m.Config.Parts); parts != nil {
+			copy(parts[lo*P:hi*P], p.partLoss)
 		}
 		copy(mean[lo*L:hi*L], p.mean)
 		copy(logVar[lo*L:hi*L], p.logVar)
@@ -78,6 +99,9 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 	D := m.Config.Input
 	n, err := rows("nll: x", x, D)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.checkInput("nll: x", x); err != nil {
 		return nil, err
 	}
 	K := opts.K
@@ -189,7 +213,7 @@ func (w *nllWorker) run(ctx context.Context, nll []float64, x []float32, first i
 		m.decode(p, p.z, rowsN)
 		for r := range rowsN {
 			i := (lo + r) / K
-			rec := m.reconstruction(nil, nil, p.logits[r*D:(r+1)*D], x[i*D:(i+1)*D], 1)
+			rec := m.lik.nll(nil, nil, nil, p.logits[r*D:(r+1)*D], x[i*D:(i+1)*D], 1)
 			acc[i].add(w.logw[r] - rec)
 		}
 	}
@@ -259,7 +283,7 @@ type Evaluation struct {
 // is positive, the importance-weighted NLL with its standard error. The
 // draws of ε come from opts.Seed.
 func (m *Model) Evaluate(ctx context.Context, x []float32, opts NLLOptions) (*Evaluation, error) {
-	scores, mean, _, err := m.score(x, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
+	scores, mean, _, err := m.score(x, nil, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
 	if err != nil {
 		return nil, err
 	}

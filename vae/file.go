@@ -16,10 +16,11 @@ import (
 
 // FormatVersion is the newest format of the model files, written to their
 // metadata as "format_version"; Load refuses files from a newer version.
-// Version 2 added Gaussian likelihoods and activations per layer: files of
-// models with neither, which readers of version 1 understand, are still
-// written as version 1.
-const FormatVersion = 2
+// Version 2 added Gaussian likelihoods and activations per layer, version 3
+// models of parts (tables) and their preprocessing: a file is written in the
+// oldest version that holds its model, so that older readers still read
+// what they understand.
+const FormatVersion = 3
 
 // Metadata keys of a model file.
 const (
@@ -70,6 +71,9 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 
 // formatVersion returns the oldest format that can hold a model of shape c.
 func formatVersion(c Config) int {
+	if c.Parts != nil {
+		return 3
+	}
 	if c.likelihood() == Gaussian || c.Activations != nil {
 		return 2
 	}

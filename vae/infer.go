@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"github.com/govae/vae/nn"
 )
 
 // chunk is the number of rows the inference methods push through at once.
@@ -17,7 +15,7 @@ const chunk = 1000
 // dimensions (and latent dimensions for KL), averaged over examples.
 type Loss struct {
 	Total float64 `json:"loss"`  // Recon + KL, the negative ELBO
-	Recon float64 `json:"recon"` // binary cross-entropy, −E_q[log p(x|z)] for one z
+	Recon float64 `json:"recon"` // −E_q[log p(x|z)] for one z: the binary cross-entropy of a Bernoulli model
 	KL    float64 `json:"kl"`    // KL(q(z|x) ‖ p(z))
 }
 
@@ -74,6 +72,9 @@ func (m *Model) Encode(x []float32) (mean, logVar []float32, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := m.checkInput("encode: x", x); err != nil {
+		return nil, nil, err
+	}
 	mean, logVar = make([]float32, n*L), make([]float32, n*L)
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		m.encode(p, x[lo*D:hi*D], hi-lo)
@@ -108,11 +109,7 @@ func (m *Model) DecodeTo(dst, z []float32) error {
 	}
 	m.forChunks(n, func(p *pass, lo, hi int) {
 		m.decode(p, z[lo*L:hi*L], hi-lo)
-		if m.Config.likelihood() == Gaussian {
-			copy(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
-		} else {
-			nn.Sigmoid(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
-		}
+		m.lik.mean(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
 	})
 	return nil
 }

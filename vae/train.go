@@ -251,11 +251,19 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	if err := m.Config.CheckTraining(train.N, opts); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if train.Dim != D {
-		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", train.Name, train.Dim, D)
-	}
-	if test != nil && test.Dim != D {
-		return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", test.Name, test.Dim, D)
+	for _, set := range []*dataset.Set{train, test} {
+		if set == nil {
+			continue
+		}
+		if err := set.Check(); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if set.Dim != D {
+			return nil, fmt.Errorf("train: %s has %d features per example, model input is %d", set.Name, set.Dim, D)
+		}
+		if err := m.checkInput(set.Name, set.X); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
 	}
 	data, valid, err := splitBatches(train, opts)
 	if err != nil {
@@ -346,7 +354,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		// KL per dimension and the active units.
 		var mean, logVar []float32
 		evaluate := func(set *dataset.Set, stream uint64) (*Loss, error) {
-			scores, mu, lv, err := m.score(set.X, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
+			scores, mu, lv, err := m.score(set.X, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
 			if err != nil {
 				return nil, fmt.Errorf("train: %s loss: %w", set.Name, err)
 			}

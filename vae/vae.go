@@ -40,9 +40,12 @@ type Model struct {
 	Output  *nn.Dense   // Hidden[0] → Input: Bernoulli logits or Gaussian means
 
 	// OutputLogVar [Input] is the learned log-variance of a Gaussian
-	// p(x|z) with Config.Sigma 0, shared by all inputs; nil otherwise.
+	// p(x|z) with Config.Sigma 0, or of a model's Gaussian parts, shared by
+	// all rows; nil otherwise.
 	OutputLogVar *nn.Param
-	fixedLogVar  []float32 // [Input], log σ² of a Gaussian p(x|z) with Config.Sigma set
+
+	lik   likelihood // p(x|z)
+	parts *parts     // the likelihood of a model of parts, else nil
 
 	// passes holds the buffers of inference passes over up to chunk rows
 	// (*pass, no gradients) between calls: fresh memory costs a page fault
@@ -86,25 +89,12 @@ func newZero(cfg Config) (*Model, error) {
 		Decoder: ds[H+2 : 2*H+2],
 		Output:  ds[2*H+2],
 	}
-	if cfg.likelihood() == Gaussian {
-		if cfg.Sigma == 0 {
-			m.OutputLogVar = nn.NewParam("output.log_var", cfg.Input)
-		} else {
-			m.fixedLogVar = make([]float32, cfg.Input)
-			for i := range m.fixedLogVar {
-				m.fixedLogVar[i] = float32(2 * math.Log(cfg.Sigma))
-			}
-		}
+	if cfg.learnsVariance() {
+		m.OutputLogVar = nn.NewParam("output.log_var", cfg.Input)
 	}
+	m.lik = newLikelihood(cfg, m.OutputLogVar)
+	m.parts, _ = m.lik.(*parts)
 	return m, nil
-}
-
-// outputLogVar returns log σ² [Input] of a Gaussian p(x|z).
-func (m *Model) outputLogVar() []float32 {
-	if m.OutputLogVar != nil {
-		return m.OutputLogVar.Value
-	}
-	return m.fixedLogVar
 }
 
 // Layer is the name and shape of one dense layer of a model.
@@ -117,7 +107,7 @@ type Layer struct {
 // z_mean and z_log_var, then the decoder and the output layer.
 func (c Config) Layers() []Layer {
 	var ls []Layer
-	in := c.Input
+	in := c.encoderInput()
 	for i, h := range c.Hidden {
 		ls = append(ls, Layer{fmt.Sprintf("encoder.%d", i), in, h})
 		in = h
@@ -155,12 +145,14 @@ func (m *Model) Params() []*nn.Param {
 // over a batch of up to n inputs with k samples of z each: n·k rows from the
 // reparameterisation on. Buffers are allocated once.
 type pass struct {
+	in                 []float32   // [n, Input+parts] a model of parts' encoder input
 	encPre, encH       [][]float32 // per encoder layer [n, hidden]
 	mean, logVar       []float32   // [n·k, latent]
 	eps, std, z        []float32   // [n·k, latent]
 	decPre, decH       [][]float32 // per decoder layer [n·k, hidden]
 	logits             []float32   // [n·k, input]
 	recon, kl          []float32   // [n·k] per-row losses
+	partLoss           []float32   // [n·k, parts] a model of parts' per-part losses
 	dLogits            []float32   // [n·k, input]
 	dDecH              [][]float32 // per decoder layer [n·k, hidden]
 	dZ, dMean, dLogVar []float32   // [n·k, latent]
@@ -186,6 +178,9 @@ func (m *Model) newPass(n, k int, grad bool) *pass {
 		logits: make([]float32, rows*c.Input),
 		recon:  make([]float32, rows), kl: make([]float32, rows),
 	}
+	if P := len(c.Parts); P > 0 {
+		p.in, p.partLoss = make([]float32, n*(c.Input+P)), make([]float32, rows*P)
+	}
 	for _, l := range m.Encoder {
 		p.encPre = append(p.encPre, make([]float32, n*l.Out))
 		p.encH = append(p.encH, make([]float32, n*l.Out))
@@ -210,9 +205,19 @@ func (m *Model) newPass(n, k int, grad bool) *pass {
 	return p
 }
 
+// encoderInput returns what the encoder reads for the rows of x [n, Input]:
+// x itself, or for a model of parts its masked input, built in p.in.
+func (m *Model) encoderInput(p *pass, x []float32, n int) []float32 {
+	if m.parts == nil {
+		return x
+	}
+	m.parts.maskedInput(p.in, x, n)
+	return p.in[:n*m.Config.encoderInput()]
+}
+
 // encode runs the encoder on x [n, Input], filling p.mean and p.logVar.
 func (m *Model) encode(p *pass, x []float32, n int) {
-	h := x
+	h := m.encoderInput(p, x, n)
 	for i, l := range m.Encoder {
 		l.Forward(p.encPre[i], h, n)
 		m.Config.hiddenActivation(i).Forward(p.encH[i][:n*l.Out], p.encPre[i][:n*l.Out])
@@ -268,15 +273,16 @@ func (m *Model) forward(p *pass, x []float32, n, k int, gradScale, beta float32)
 	if gradScale != 0 {
 		dLogits, dMean, dLogVar = p.dLogits[:rows*D], p.dMean[:rows*L], p.dLogVar[:rows*L]
 	}
+	P := len(m.Config.Parts)
 	if k == 1 {
-		recon = m.reconstruction(dLogits, p.recon[:n], p.logits[:n*D], x[:n*D], gradScale)
+		recon = m.lik.nll(dLogits, p.recon[:n], p.partLoss, p.logits[:n*D], x[:n*D], gradScale)
 	} else {
 		for r := range rows { // sample r%k of input r/k
 			var g []float32
 			if dLogits != nil {
 				g = dLogits[r*D : (r+1)*D]
 			}
-			recon += m.reconstruction(g, p.recon[r:r+1], p.logits[r*D:(r+1)*D], x[r/k*D:(r/k+1)*D], gradScale)
+			recon += m.lik.nll(g, p.recon[r:r+1], p.partLoss[r*P:(r+1)*P], p.logits[r*D:(r+1)*D], x[r/k*D:(r/k+1)*D], gradScale)
 		}
 	}
 	kl = nn.GaussianKL(dMean, dLogVar, p.kl[:rows], p.mean[:rows*L], p.logVar[:rows*L], gradScale*beta)
@@ -304,21 +310,6 @@ func sumGroups(v []float32, n, k, w int) {
 			v[i*w+j] = s
 		}
 	}
-}
-
-// reconstruction returns −log p(x|z) summed over the rows of targets x,
-// given the decoder's outputs, with the per-row sums in rowLoss. When grad
-// is not nil it receives gradScale·d/doutputs, and a learned output
-// log-variance gets gradScale·d/dlogvar added to its gradient.
-func (m *Model) reconstruction(grad, rowLoss, outputs, x []float32, gradScale float32) float64 {
-	if m.Config.likelihood() == Bernoulli {
-		return nn.BCEWithLogits(grad, rowLoss, outputs, x, gradScale)
-	}
-	var dLogVar []float32
-	if grad != nil && m.OutputLogVar != nil {
-		dLogVar = m.OutputLogVar.Grad
-	}
-	return nn.GaussianNLL(grad, dLogVar, rowLoss, outputs, m.outputLogVar(), x, gradScale)
 }
 
 // importanceWeights turns the gradients of the last forward pass, made with
@@ -421,6 +412,7 @@ func (m *Model) backward(p *pass, x []float32, n, k int) {
 	}
 
 	// the two heads, whose input gradients add up, then the encoder back to x
+	x = m.encoderInput(p, x, n) // as forward left it
 	last := len(m.Encoder) - 1
 	if last < 0 {
 		m.ZMean.Backward(nil, p.dMean, x, n)

@@ -1,0 +1,89 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/govae/vae/nn"
+)
+
+// likelihood is the distribution p(x|z) whose parameters the decoder
+// outputs, one value per input: a new one is a type with these two methods.
+type likelihood interface {
+	// nll returns −log p(x|z) summed over the rows of the targets
+	// x [rows, Input], given the decoder's outputs [rows, Input], with the
+	// per-row sums in rowLoss and, for a model of parts, the per-part ones
+	// in partLoss [rows, parts] when it is not nil. When grad is not nil it
+	// receives gradScale·d/doutputs, and learned parameters of the
+	// likelihood get gradScale times their gradient added.
+	nll(grad, rowLoss, partLoss, outputs, x []float32, gradScale float32) float64
+	// mean writes the mean of p(x|z) of each output into dst.
+	mean(dst, outputs []float32)
+}
+
+// bernoulli: the outputs are logits.
+type bernoulli struct{}
+
+func (bernoulli) nll(grad, rowLoss, _, outputs, x []float32, gradScale float32) float64 {
+	return nn.BCEWithLogits(grad, rowLoss, outputs, x, gradScale)
+}
+
+func (bernoulli) mean(dst, outputs []float32) { nn.Sigmoid(dst, outputs) }
+
+// gaussian: the outputs are means, the log-variances [Input] are logVar
+// (fixed) or the value of the parameter learned.
+type gaussian struct {
+	logVar  []float32
+	learned *nn.Param
+}
+
+func (g gaussian) nll(grad, rowLoss, _, outputs, x []float32, gradScale float32) float64 {
+	logVar, dLogVar := g.logVar, []float32(nil)
+	if g.learned != nil {
+		logVar = g.learned.Value
+		if grad != nil {
+			dLogVar = g.learned.Grad
+		}
+	}
+	return nn.GaussianNLL(grad, dLogVar, rowLoss, outputs, logVar, x, gradScale)
+}
+
+func (gaussian) mean(dst, outputs []float32) { copy(dst, outputs) }
+
+// newLikelihood returns the likelihood of a model of shape c whose learned
+// output log-variance, if it has one, is logVar.
+func newLikelihood(c Config, logVar *nn.Param) likelihood {
+	switch {
+	case c.Parts != nil:
+		return newParts(c.Parts, logVar)
+	case c.likelihood() == Gaussian && c.Sigma == 0:
+		return gaussian{learned: logVar}
+	case c.likelihood() == Gaussian:
+		lv := make([]float32, c.Input)
+		for i := range lv {
+			lv[i] = float32(2 * math.Log(c.Sigma))
+		}
+		return gaussian{logVar: lv}
+	}
+	return bernoulli{}
+}
+
+// checkInput reports the first value of x [n, Input] that the model cannot
+// take, by its row and column: NaN or an infinity (a missing value, NaN, is
+// allowed in a model of parts), or a Bernoulli target outside [0, 1].
+func (m *Model) checkInput(what string, x []float32) error {
+	if ps, ok := m.lik.(*parts); ok {
+		return ps.check(what, x)
+	}
+	D := m.Config.Input
+	bern := m.Config.likelihood() == Bernoulli
+	for i, v := range x {
+		switch {
+		case v-v != 0:
+			return fmt.Errorf("%s: row %d, column %d is %v: this model takes no missing or infinite values", what, i/D, i%D, v)
+		case bern && (v < 0 || v > 1):
+			return fmt.Errorf("%s: row %d, column %d is %v, outside the [0, 1] of a Bernoulli likelihood (scale the data, or use likelihood gaussian)", what, i/D, i%D, v)
+		}
+	}
+	return nil
+}
