@@ -296,14 +296,13 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		pr.NoiseState, _ = noiseSrc.MarshalBinary()
 	}
 
-	K, iwae := opts.Samples, opts.Objective == "iwae"
-	if iwae && m.OutputLogVar != nil {
+	K, obj := opts.Samples, objective{iwae: opts.Objective == "iwae"}
+	if obj.iwae && m.OutputLogVar != nil {
 		return nil, errors.New("train: the iwae objective does not support a learned output variance yet; set the model's sigma")
 	}
 	st := m.newStepper(bs, K, shards(bs, K), opt)
 	defer st.close()
 	eps := make([]float32, bs*K*L) // [bs·K, L]
-	beta := opts.Beta
 	for pr.Epoch < opts.Epochs && !pr.Stopped {
 		epochStart := time.Now()
 		opt.SetLR(opts.Schedule.LR(baseLR, pr.Epoch))
@@ -316,9 +315,9 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			stepStart := time.Now()
 			x, n := data.batch(pr.Epoch, pr.Batch)
 			fillNormal(eps[:n*K*L], noise)
-			beta = opts.beta(pr.Epoch*batches+pr.Batch, batches)
+			obj.beta = float32(opts.beta(pr.Epoch*batches+pr.Batch, batches))
 
-			recon, kl, err := st.step(x, eps, n, K, float32(beta), iwae)
+			recon, kl, err := st.step(x, eps, n, K, obj)
 			recon, kl = recon/float64(K), kl/float64(K)
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d, step %d: %w", pr.Epoch+1, pr.Batch+1, err)
@@ -346,7 +345,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 				KL:    pr.KL / float64(pr.Samples),
 			},
 			LR:            opt.LR(),
-			Beta:          beta,
+			Beta:          opts.beta(pr.Epoch*batches+pr.Batch-1, batches),
 			SamplesPerSec: float64(pr.Samples) / pr.TrainSeconds,
 		}
 		// The loss of the validation and test sets; the posterior of the
@@ -428,9 +427,29 @@ type shardJob struct {
 	x, eps []float32
 	lo, hi int
 	n, k   int
-	beta   float32 // weight of the KL term
-	iwae   bool    // the importance-weighted bound instead of the ELBO
+	obj    objective
 	update bool
+}
+
+// objective is what a training step minimises: the mean over the k
+// samples of each input of recon + β·KL (the ELBO for β = 1), or the
+// negative importance-weighted bound of Burda et al. (2016) of the k
+// samples; either averaged over the batch.
+type objective struct {
+	iwae bool
+	beta float32
+}
+
+// forward runs m's forward pass over rows inputs of a batch of n, with k
+// samples each, and leaves in p the gradients of the objective that
+// backward takes.
+func (o objective) forward(m *Model, p *pass, x []float32, rows, n, k int) (recon, kl float64) {
+	if !o.iwae {
+		return m.forward(p, x, rows, k, 1/float32(n*k), o.beta)
+	}
+	recon, kl = m.forward(p, x, rows, k, 1/float32(n), 0)
+	p.importanceWeights(rows*k, k, m.Config.Latent, 1/float32(n))
+	return recon, kl
 }
 
 // minShardRows is the least number of rows worth a shard of its own.
@@ -500,12 +519,7 @@ func (sh *shard) run(j shardJob) {
 	D, L := sh.m.Config.Input, sh.m.Config.Latent
 	x := j.x[j.lo*D : j.hi*D]
 	copy(sh.p.eps, j.eps[j.lo*j.k*L:j.hi*j.k*L])
-	if j.iwae {
-		sh.recon, sh.kl = sh.m.forward(sh.p, x, n, j.k, 1/float32(j.n), 0)
-		sh.p.importanceWeights(n*j.k, j.k, L, 1/float32(j.n))
-	} else {
-		sh.recon, sh.kl = sh.m.forward(sh.p, x, n, j.k, 1/float32(j.n*j.k), j.beta)
-	}
+	sh.recon, sh.kl = j.obj.forward(sh.m, sh.p, x, n, j.n, j.k)
 	sh.m.backward(sh.p, x, n, j.k)
 }
 
@@ -569,14 +583,12 @@ func (st *stepper) all(job func(s int) shardJob) {
 
 // step takes one optimizer step on the batch x [n, Input] with k samples
 // of z per input, from the noise eps [n·k, Latent] (rows i·k … i·k+k−1 for
-// input i). It minimises the mean over the samples of recon + beta·KL,
-// or, with iwae set, the negative importance-weighted bound of each input's
-// k samples. It returns the reconstruction and KL terms summed over the
-// rows, before the update.
-func (st *stepper) step(x, eps []float32, n, k int, beta float32, iwae bool) (recon, kl float64, err error) {
+// input i), minimising obj. It returns the reconstruction and KL terms
+// summed over the rows, before the update.
+func (st *stepper) step(x, eps []float32, n, k int, obj objective) (recon, kl float64, err error) {
 	S := len(st.shards)
 	st.all(func(s int) shardJob {
-		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, k: k, beta: beta, iwae: iwae}
+		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, k: k, obj: obj}
 	})
 	for _, sh := range st.shards {
 		recon += sh.recon
