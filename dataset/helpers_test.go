@@ -126,7 +126,7 @@ func registerTiny(t testing.TB) {
 	for i, content := range tinySet(t) {
 		sums[i] = sha256Hex(content)
 	}
-	sources["tiny"] = &source{sha256: sums, dims: tinyDims, classes: 10, hint: "pass --data DIR"}
+	sources["tiny"] = &source{sha256: sums, dims: tinyDims, classes: 10, hint: "pass --data-dir DIR"}
 	t.Cleanup(func() { delete(sources, "tiny") })
 }
 

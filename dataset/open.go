@@ -36,8 +36,7 @@ type Options struct {
 	// Progress receives download progress: a progress bar when it is a
 	// terminal, occasional plain lines otherwise. Nil means no progress.
 	Progress io.Writer
-	// Logger receives notes on where the data came from; nil means
-	// slog.Default().
+	// Logger receives notes on where the data came from; nil means none.
 	Logger *slog.Logger
 	// Mirrors, if not nil, replaces the base URLs the files are downloaded
 	// from.
@@ -109,7 +108,7 @@ var sources = map[string]*source{
 		dims:     published60k10k,
 		classes:  10,
 		fallback: goModuleFiles,
-		hint:     "put the four MNIST files in a folder and pass --data DIR (or set VAE_DATA)",
+		hint:     "put the four MNIST files in a folder and pass --data-dir DIR (or set VAE_DATA)",
 	},
 	"fashion-mnist": {
 		// Plain HTTP: the checksums, not the transport, vouch for the files.
@@ -125,7 +124,7 @@ var sources = map[string]*source{
 		dims:     published60k10k,
 		classes:  10,
 		fallback: debianFiles,
-		hint:     "run apt-get install dataset-fashion-mnist, or put the four Fashion-MNIST files in a folder and pass --data DIR (or set VAE_DATA)",
+		hint:     "run apt-get install dataset-fashion-mnist, or put the four Fashion-MNIST files in a folder and pass --data-dir DIR (or set VAE_DATA)",
 	},
 }
 
@@ -183,11 +182,11 @@ func Open(ctx context.Context, name string, opt Options) (train, test *Set, src 
 	}
 	log := opt.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("dataset", name)
 
-	dir, from := opt.Dir, "--data"
+	dir, from := opt.Dir, "--data-dir"
 	if dir == "" {
 		dir, from = os.Getenv("VAE_DATA"), "VAE_DATA"
 	}

@@ -208,7 +208,7 @@ func TestOpenNoRoute(t *testing.T) {
 		NoGoModule: true,
 	}
 	_, _, _, err := Open(context.Background(), "tiny", opt)
-	for _, want := range []string{fileNames[0], "connection refused", "404", "--data DIR"} {
+	for _, want := range []string{fileNames[0], "connection refused", "404", "--data-dir DIR"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Open error = %v, want one containing %q", err, want)
 		}
@@ -245,7 +245,7 @@ func TestOpenFashionNoDebian(t *testing.T) {
 	debianDir = filepath.Join(t.TempDir(), "absent")
 	t.Cleanup(func() { debianDir = old })
 	_, _, _, err := Open(context.Background(), "fashion-mnist", Options{CacheDir: t.TempDir(), Mirrors: []string{closedURL(t)}, Logger: testLogger(t)})
-	for _, want := range []string{"apt-get install dataset-fashion-mnist", "--data DIR", debianDir} {
+	for _, want := range []string{"apt-get install dataset-fashion-mnist", "--data-dir DIR", debianDir} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Open error = %v, want one containing %q", err, want)
 		}

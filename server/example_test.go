@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/govae/vae/nn"
 	"github.com/govae/vae/server"
 	"github.com/govae/vae/vae"
 )
@@ -17,7 +18,7 @@ import (
 // A server for a model, asked to decode a latent point and then given a
 // request it refuses.
 func ExampleNew() {
-	m, err := vae.New(vae.Config{Input: 4, Hidden: []int{8}, Latent: 2}, rand.New(rand.NewPCG(1, 2)))
+	m, err := vae.New(vae.Config{Input: 4, Hidden: []int{8}, Latent: 2, Init: nn.InitPyTorch}, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,7 +17,7 @@ type Config struct {
 	// Activations, if set, gives each hidden layer its own activation, in
 	// the order of Hidden (the decoder mirrors it) instead of Activation.
 	Activations []nn.Activation `json:"activations,omitempty" yaml:"activations,omitempty"`
-	Init        nn.Init         `json:"init" yaml:"init"` // weight initialisation; default pytorch
+	Init        nn.Init         `json:"init" yaml:"init"` // weight initialisation; default glorot (Keras's, as `vae train`)
 
 	Likelihood Likelihood `json:"likelihood,omitempty" yaml:"likelihood,omitempty"` // p(x|z); default bernoulli
 	// Sigma is the standard deviation of a Gaussian p(x|z); 0 learns one

@@ -231,7 +231,7 @@ func TestEvaluate(t *testing.T) {
 // converges to it as K grows, and the ELBO lies below it.
 func TestNLLProbabilisticPCA(t *testing.T) {
 	const D, L, sigma = 4, 2, 0.5
-	m, err := New(Config{Input: D, Latent: L, Likelihood: Gaussian, Sigma: sigma}, rand.New(rand.NewPCG(11, 11)))
+	m, err := New(Config{Input: D, Latent: L, Likelihood: Gaussian, Sigma: sigma, Init: nn.InitPyTorch}, rand.New(rand.NewPCG(11, 11)))
 	if err != nil {
 		t.Fatal(err)
 	}

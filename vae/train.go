@@ -18,7 +18,7 @@ import (
 // TrainOptions says how to train. The zero value of a field takes the
 // default in its comment.
 type TrainOptions struct {
-	Epochs    int          `json:"epochs" yaml:"epochs"`         // passes over the training set; default 1
+	Epochs    int          `json:"epochs" yaml:"epochs"`         // passes over the training set; default 10, as `vae train`
 	BatchSize int          `json:"batch_size" yaml:"batch_size"` // default 128
 	Optimizer string       `json:"optimizer" yaml:"optimizer"`   // "adam" (default), "rmsprop" or "sgd"
 	Optim     optim.Config `json:"optim" yaml:"optim"`           // hyperparameters; zero fields take the optimizer's defaults
@@ -72,7 +72,7 @@ type TrainOptions struct {
 
 func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Epochs == 0 {
-		o.Epochs = 1
+		o.Epochs = 10
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 128

@@ -54,8 +54,11 @@ type Model struct {
 }
 
 // New returns a model of the given shape with weights drawn from rng as
-// cfg.Init says.
+// cfg.Init says; the model's Config names the initialisation used.
 func New(cfg Config, rng *rand.Rand) (*Model, error) {
+	if cfg.Init == "" {
+		cfg.Init = nn.InitGlorot
+	}
 	m, err := newZero(cfg)
 	if err != nil {
 		return nil, err

@@ -141,7 +141,7 @@ func TestIWAEGradient(t *testing.T) {
 		cfg  Config
 		k    int
 	}{
-		{"k=3", Config{Input: 7, Hidden: []int{5}, Latent: 2}, 3},
+		{"k=3", Config{Input: 7, Hidden: []int{5}, Latent: 2, Init: nn.InitPyTorch}, 3},
 		{"k=1 deep tanh", Config{Input: 6, Hidden: []int{5, 4}, Latent: 3, Activation: nn.Tanh}, 1},
 		{"k=4 gaussian", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian, Sigma: 0.4}, 4},
 	} {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -59,6 +60,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		Example: `  vae train                         # the seed's VAE on MNIST, pictures in runs/mnist-512-2
   vae eval runs/mnist-512-2/model.safetensors`,
+		Version: version(),
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	var maxMemory string
@@ -75,13 +77,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		budget.SetLimit(limit)
 		return nil
 	}
-	root.SetHelpCommand(&cobra.Command{Hidden: true})
+	root.CompletionOptions.DisableDefaultCmd = true
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	root.AddCommand(
 		newTrain(stdout, stderr, logger),
 		newEval(stdout, stderr, logger),
 		newScore(stdout, stderr, logger),
-		newSample(stdout),
+		newSample(stdout, logger),
 		newReconstruct(stdout, logger),
 		newEncode(stdout, logger),
 		newPlot(stdout, logger),
@@ -89,6 +91,22 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newServe(stdout, logger),
 	)
 	return root
+}
+
+// version returns the module version the binary was built from, or the
+// commit of a build from a checkout.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = "devel " + s.Value
+		}
+	}
+	return v + " " + info.GoVersion
 }
 
 // args wraps a cobra argument check so that its failure is a usage error.

@@ -189,23 +189,24 @@ func progress(stderr io.Writer, total int, unit string) func(done, total int) {
 	return func(done, _ int) { bar.Set(done) }
 }
 
-func newSample(stdout io.Writer) *cobra.Command {
+func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var n int
 	var seed uint64
 	var out string
 	cmd := &cobra.Command{
-		Use:     "sample MODEL",
+		Use:     "sample MODEL|RUN",
 		Short:   "Decode draws from the prior into a PNG grid",
-		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2/model.safetensors",
+		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if n < 1 {
 				return usageError{fmt.Errorf("-n %d, want ≥ 1", n)}
 			}
-			m, err := vae.Load(a[0])
+			op, err := run.Open(cmd.Context(), a[0], run.OpenOptions{NoData: true, Logger: logger})
 			if err != nil {
 				return err
 			}
+			m := op.Model
 			if err := budget.Check(fmt.Sprintf("-n %d samples of %d values", n, m.Config.Input), budget.Mul(int64(n), int64(m.Config.Input), 5)); err != nil {
 				return err
 			}
