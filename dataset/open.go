@@ -82,6 +82,12 @@ type source struct {
 	hint string
 }
 
+// Known reports whether Open knows a data set by the name.
+func Known(name string) bool {
+	_, ok := sources[name]
+	return ok
+}
+
 // sources holds the data sets Open knows by name.
 //
 // The checksums were computed from verified copies. MNIST: the .gz files of

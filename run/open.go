@@ -97,7 +97,11 @@ func Open(ctx context.Context, path string, o OpenOptions) (*Opened, error) {
 		if spec.DataDir == "" {
 			spec.DataDir = op.Spec.DataDir
 		}
-		spec.Train.Binarize = op.Spec.Train.Binarize
+		spec.DataOptions = op.Spec.DataOptions
+		spec.Train.Binarize, spec.Train.Seed = op.Spec.Train.Binarize, op.Spec.Train.Seed
+	}
+	if o.Data != "" && !dataset.Known(o.Data) {
+		spec.DataOptions.Test = o.Data // all of a file named here is test data
 	}
 	if spec.Data == "" {
 		spec.Data = o.DefaultData
@@ -112,7 +116,12 @@ func Open(ctx context.Context, path string, o OpenOptions) (*Opened, error) {
 			spec.Train.Binarize = "dynamic"
 		}
 	}
-	_, test, src, err := loadData(ctx, spec, Hooks{Logger: log, Download: o.Download})
+	var test *dataset.Set
+	var src string
+	d, err := loadData(ctx, spec, m.Table, Hooks{Logger: log, Download: o.Download})
+	if err == nil {
+		test, src = d.test, d.src
+	}
 	if err == nil && test.Dim != m.Config.Input {
 		err = fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)
 	}

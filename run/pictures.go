@@ -29,12 +29,16 @@ const (
 // ManifoldSize is the number of rows and columns of the manifold grid.
 const ManifoldSize = 20
 
-// Pictures draws what m learned from test into dir: the latent scatter, the
-// manifold grid, reconstructions and samples, and, when history is not
-// empty, the loss curves. Sampling uses its own stream of seed.
+// Pictures draws what m learned from test into dir: the latent scatter,
+// for gray images the manifold grid, reconstructions and samples, and, when
+// history is not empty, the loss curves. Sampling uses its own stream of
+// seed.
 func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochStats, seed uint64) error {
-	if test.Rows*test.Cols != m.Config.Input {
-		return fmt.Errorf("pictures: %s holds %d×%d images, model input is %d", test.Name, test.Rows, test.Cols, m.Config.Input)
+	if test.Dim != m.Config.Input {
+		return fmt.Errorf("pictures: %s has %d features, model input is %d", test.Name, test.Dim, m.Config.Input)
+	}
+	if test.N == 0 {
+		return fmt.Errorf("pictures: %s is empty", test.Name)
 	}
 	h, w := test.Rows, test.Cols
 	L := m.Config.Latent
@@ -53,6 +57,9 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	}
 	if err := plot.LatentScatter(filepath.Join(dir, LatentPNG), z, test.Labels, plot.ScatterOptions{Title: title, XLabel: xl, YLabel: yl}); err != nil {
 		return err
+	}
+	if h*w != m.Config.Input { // not gray images: a table, an array, colour
+		return curves(dir, history)
 	}
 
 	// The manifold: decode a grid over the Gaussian quantiles 0.05…0.95 of
@@ -101,6 +108,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 		return err
 	}
 
+	return curves(dir, history)
+}
+
+// curves draws the loss and KL curves of a history that is not empty.
+func curves(dir string, history []vae.EpochStats) error {
 	if len(history) == 0 {
 		return nil
 	}

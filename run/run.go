@@ -27,12 +27,14 @@ import (
 	"github.com/govae/vae/internal/atomicfile"
 	"github.com/govae/vae/nn"
 	"github.com/govae/vae/optim"
+	"github.com/govae/vae/table"
 	"github.com/govae/vae/vae"
 )
 
 // The files of a run folder besides the pictures.
 const (
 	SpecFile       = "spec.json"              // the Spec the run was started with
+	SchemaFile     = "schema.yaml"            // a table's inferred column types, to edit and pass back with --schema
 	CheckpointFile = "checkpoint.safetensors" // model, optimizer state and progress
 	ModelFile      = "model.safetensors"      // the trained model, written at the end
 	BestFile       = "best.safetensors"       // the model of the epoch with the lowest validation loss, with validation
@@ -42,11 +44,15 @@ const (
 
 // Spec is everything a run is made from.
 type Spec struct {
-	Data    string           `json:"data" yaml:"data"`                             // "mnist" or "fashion-mnist"
-	DataDir string           `json:"data_dir,omitempty" yaml:"data_dir,omitempty"` // folder with the IDX files; empty: $VAE_DATA, the cache, a download
-	Limit   int              `json:"limit,omitempty" yaml:"limit,omitempty"`       // train on the first Limit examples only; 0: all
-	Model   vae.Config       `json:"model" yaml:"model"`
-	Train   vae.TrainOptions `json:"train" yaml:"train"`
+	// Data is a data set's name, "mnist" or "fashion-mnist", or the path
+	// of a table, an array or an image folder (see DataOptions), absolute
+	// in a run's spec.json so that the run can be read from any folder.
+	Data        string           `json:"data" yaml:"data"`
+	DataDir     string           `json:"data_dir,omitempty" yaml:"data_dir,omitempty"` // folder with a named set's IDX files; empty: $VAE_DATA, the cache, a download
+	DataOptions DataOptions      `json:"data_options,omitzero" yaml:"data_options,omitempty"`
+	Limit       int              `json:"limit,omitempty" yaml:"limit,omitempty"` // train on the first Limit examples only; 0: all
+	Model       vae.Config       `json:"model" yaml:"model"`
+	Train       vae.TrainOptions `json:"train" yaml:"train"`
 }
 
 // DefaultSpec is the seed's VAE as the Keras example trains it: MNIST,
@@ -140,6 +146,9 @@ type Hooks struct {
 	Download io.Writer    // download progress, when the data must be fetched
 	OnBatch  func(epoch, batch, batches int, l vae.Loss)
 	OnEpoch  func(s vae.EpochStats)
+	// OnSchema, if set, is called with a table's schema, inferred and
+	// fitted on the training rows, before a new run trains.
+	OnSchema func(s *table.Schema)
 }
 
 // ErrExists is returned by Train for a folder that already holds a run.
@@ -163,17 +172,30 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	trainSet, testSet, err := LoadData(ctx, spec, h)
+	if err := spec.absolute(); err != nil {
+		return nil, err
+	}
+	d, err := loadData(ctx, spec, nil, h)
 	if err != nil {
 		return nil, err
 	}
+	trainSet, testSet := d.train, d.test
 	if spec.Model.Input == 0 {
 		spec.Model.Input = trainSet.Dim
+	}
+	if d.schema != nil {
+		if spec.Model.Likelihood != "" || spec.Model.Sigma != 0 {
+			return nil, fmt.Errorf("a table's model has a likelihood per column (see %s), not likelihood %q", SchemaFile, spec.Model.Likelihood)
+		}
+		spec.Model.Parts = vae.TableParts(d.schema)
+		if h.OnSchema != nil {
+			h.OnSchema(d.schema)
+		}
 	}
 	if err := spec.Model.CheckTraining(trainSet.N, spec.Train); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	m, err := newModel(spec)
+	m, err := newModel(spec, d.schema)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +207,11 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 		return nil, err
 	}
 	defer release()
+	if d.schema != nil {
+		if err := atomicfile.Write(filepath.Join(dir, SchemaFile), d.schema.WriteYAML); err != nil {
+			return nil, err
+		}
+	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, SpecFile), append(indentJSON(spec), '\n')); err != nil {
 		return nil, err
 	}
@@ -194,13 +221,33 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 // newModel returns the model a run of spec starts from, its weights drawn
 // from the spec's seed: a run resumed without a checkpoint starts where it
 // first started.
-func newModel(spec Spec) (*vae.Model, error) {
-	return vae.New(spec.Model, rand.New(rand.NewPCG(spec.Train.Seed, 0)))
+func newModel(spec Spec, schema *table.Schema) (*vae.Model, error) {
+	m, err := vae.New(spec.Model, rand.New(rand.NewPCG(spec.Train.Seed, 0)))
+	if err != nil {
+		return nil, err
+	}
+	m.Table = schema
+	return m, nil
+}
+
+// absolute makes the paths of s absolute.
+func (s *Spec) absolute() error {
+	for _, p := range []*string{&s.Data, &s.DataOptions.Test, &s.DataOptions.Schema, &s.DataDir} {
+		if *p == "" || (p == &s.Data && dataset.Known(*p)) {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
+	return nil
 }
 
 // runFiles are the files of a run folder, all written atomically by way of
 // a temporary file beside them (atomicfile.TempPattern).
-var runFiles = []string{SpecFile, CheckpointFile, ModelFile, BestFile, MetricsFile,
+var runFiles = []string{SpecFile, SchemaFile, CheckpointFile, ModelFile, BestFile, MetricsFile,
 	LatentPNG, ManifoldPNG, ReconstructionsPNG, SamplesPNG, LossPNG, KLPNG}
 
 // claim takes the run folder dir for this process (see lock) and then
@@ -300,10 +347,15 @@ func Resume(ctx context.Context, dir string, epochs int, h Hooks) (*vae.Model, e
 		}
 		return nil, fmt.Errorf("%s: run has already done %d of %d epochs: train it further with vae train --resume %s --epochs N (N > %d)", dir, p.Epoch, spec.Train.Epochs, dir, p.Epoch)
 	}
-	trainSet, testSet, err := LoadData(ctx, spec, h)
+	var schema *table.Schema // the checkpoint's, else inferred anew as the run first did
+	if m != nil {
+		schema = m.Table
+	}
+	d, err := loadData(ctx, spec, schema, h)
 	if err != nil {
 		return nil, err
 	}
+	trainSet, testSet := d.train, d.test
 	if done { // training is over; a crash cut the final files short
 		logger(h).Info("training done: writing the final pictures and model", "dir", dir, "epochs", p.Epoch)
 		if err := finish(dir, spec, m, p.History, testSet); err != nil {
@@ -316,7 +368,7 @@ func Resume(ctx context.Context, dir string, epochs int, h Hooks) (*vae.Model, e
 		if err := spec.Model.CheckTraining(trainSet.N, spec.Train); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
-		if m, err = newModel(spec); err != nil {
+		if m, err = newModel(spec, d.schema); err != nil {
 			return nil, fmt.Errorf("%s: %w", specPath, err)
 		}
 	}
@@ -432,27 +484,50 @@ func ModelPath(dir string) (path string, finished bool, err error) {
 // test set binarised (from BinarizeSeed) when the spec trains on
 // dynamically binarised data.
 func LoadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set, err error) {
-	train, test, _, err = loadData(ctx, spec, h)
-	return train, test, err
+	d, err := loadData(ctx, spec, nil, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.train, d.test, nil
 }
 
-// loadData is LoadData that also returns where the data came from.
-func loadData(ctx context.Context, spec Spec, h Hooks) (train, test *dataset.Set, src string, err error) {
-	train, test, src, err = dataset.Open(ctx, spec.Data, dataset.Options{Dir: spec.DataDir, Progress: h.Download, Logger: h.Logger})
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if spec.Limit > 0 && spec.Limit < train.N {
-		train = train.Subset(spec.Limit)
+// loadData is LoadData that also says where the data came from and, for a
+// table, returns the schema it was encoded with: schema, or when that is
+// nil the one inferred and fitted on the training rows.
+func loadData(ctx context.Context, spec Spec, schema *table.Schema, h Hooks) (*data, error) {
+	var d *data
+	if dataset.Known(spec.Data) {
+		train, test, src, err := dataset.Open(ctx, spec.Data, dataset.Options{Dir: spec.DataDir, Progress: h.Download, Logger: h.Logger})
+		if err != nil {
+			return nil, err
+		}
+		d = &data{train: train, test: test, src: src}
+		if spec.Limit > 0 && spec.Limit < train.N {
+			d.train = train.Subset(spec.Limit)
+		}
+	} else {
+		var err error
+		if d, err = loadPath(ctx, spec, schema, h); err != nil {
+			return nil, err
+		}
+		if d.schema == nil && spec.Limit > 0 && spec.Limit < d.train.N {
+			d.train = d.train.Subset(spec.Limit)
+		}
 	}
 	if spec.Train.Binarize == "dynamic" {
-		test = test.Binarized(BinarizeSeed)
+		if d.schema != nil {
+			return nil, fmt.Errorf("binarize dynamic is for images, not the table %s", spec.Data)
+		}
+		d.test = d.test.Binarized(BinarizeSeed)
 	}
-	return train, test, src, nil
+	return d, nil
 }
 
 // targets says what the model is trained to reconstruct.
-func targets(binarize string) string {
+func targets(m *vae.Model, binarize string) string {
+	if m.Config.Parts != nil {
+		return "table columns, a likelihood each"
+	}
 	if binarize == "dynamic" {
 		return "binary, drawn anew for every batch"
 	}
@@ -468,7 +543,7 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 	log := logger(h)
 	log.Info("training", "dir", dir, "model", spec.Model.String(), "data", spec.Data,
 		"train", trainSet.N, "test", testSet.N, "epochs", spec.Train.Epochs, "batch", spec.Train.BatchSize, "optimizer", spec.Train.Optimizer,
-		"targets", targets(spec.Train.Binarize), "test_set", testSet.Name)
+		"targets", targets(m, spec.Train.Binarize), "test_set", testSet.Name)
 
 	opts := spec.Train
 	opts.OnBatch = h.OnBatch

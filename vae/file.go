@@ -12,6 +12,7 @@ import (
 	"github.com/govae/vae/internal/atomicfile"
 	"github.com/govae/vae/optim"
 	"github.com/govae/vae/safetensors"
+	"github.com/govae/vae/table"
 )
 
 // FormatVersion is the newest format of the model files, written to their
@@ -29,6 +30,7 @@ const (
 	metaConfig   = "config"         // Config as JSON
 	metaProgress = "progress"       // Progress as JSON, checkpoints only
 	metaOptions  = "train_options"  // TrainOptions as JSON, checkpoints only
+	metaTable    = "table"          // Model.Table as JSON, models of tables only
 	optimPrefix  = "optim/"         // tensor name prefix of the optimizer state
 )
 
@@ -51,6 +53,9 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 		metaFormat:  "govae",
 		metaVersion: strconv.Itoa(formatVersion(m.Config)),
 		metaConfig:  mustJSON(m.Config),
+	}
+	if m.Table != nil {
+		meta[metaTable] = mustJSON(m.Table)
 	}
 	var ts []safetensors.Tensor
 	for _, prm := range m.Params() {
@@ -205,6 +210,15 @@ func decode(path string, data []byte) (*Model, *safetensors.File, error) {
 			return nil, nil, fmt.Errorf("%s: tensor %q holds %v at index %d: the file is damaged or was saved from a run that diverged", path, prm.Name, v[i], i)
 		}
 		copy(prm.Value, v)
+	}
+	if t, ok := f.Metadata[metaTable]; ok {
+		m.Table = new(table.Schema)
+		if err := json.Unmarshal([]byte(t), m.Table); err != nil {
+			return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaTable, err)
+		}
+		if err := m.checkTable(); err != nil {
+			return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaTable, err)
+		}
 	}
 	return m, f, nil
 }

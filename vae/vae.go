@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/govae/vae/nn"
+	"github.com/govae/vae/table"
 )
 
 // Model is a VAE with dense encoder and decoder.
@@ -43,6 +44,12 @@ type Model struct {
 	// p(x|z) with Config.Sigma 0, or of a model's Gaussian parts, shared by
 	// all rows; nil otherwise.
 	OutputLogVar *nn.Param
+
+	// Table, for a model of a table's columns, is the table's schema with
+	// the preprocessing fitted on the training rows (see package table):
+	// what turns raw records into the model's inputs and its outputs back.
+	// The model file keeps it.
+	Table *table.Schema
 
 	lik   likelihood // p(x|z)
 	parts *parts     // the likelihood of a model of parts, else nil

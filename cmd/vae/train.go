@@ -7,15 +7,20 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/nn"
 	"github.com/govae/vae/optim"
 	"github.com/govae/vae/run"
+	"github.com/govae/vae/table"
 	"github.com/govae/vae/vae"
 )
 
@@ -65,7 +70,7 @@ given on the command line win over it.`,
 			}
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
-				for _, name := range []string{"config", "data", "data-dir", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
+				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
 					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "objective", "samples", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
@@ -102,7 +107,12 @@ given on the command line win over it.`,
 			if out == "" {
 				out = defaultOut(spec)
 			}
-			_, err := run.Train(cmd.Context(), out, spec, hooks(stderr, logger))
+			h := hooks(stderr, logger)
+			h.OnSchema = func(s *table.Schema) {
+				fmt.Fprintf(stdout, "schema of %s (edit %s and pass it back with --schema to change it):\n", spec.Data, filepath.Join(out, run.SchemaFile))
+				s.Format(stdout)
+			}
+			_, err := run.Train(cmd.Context(), out, spec, h)
 			if errors.Is(err, run.ErrExists) {
 				return err // it says what to run
 			}
@@ -116,7 +126,8 @@ given on the command line win over it.`,
 	f.StringVar(&o.config, "config", "", "YAML file with the run's spec (flags override it)")
 	f.StringVar(&o.out, "out", "", "run folder (default runs/DATA-HIDDEN-LATENT, e.g. runs/mnist-512-2)")
 	f.StringVar(&o.resume, "resume", "", "continue the run in this folder from its checkpoint")
-	f.StringVar(&s.Data, "data", s.Data, "data set: mnist or fashion-mnist")
+	f.StringVar(&s.Data, "data", s.Data, "data set: mnist, fashion-mnist, or a table (.csv, .tsv), an array (.npy, .npz) or an image folder")
+	dataOptionFlags(f, &s.DataOptions)
 	f.StringVar(&s.DataDir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
 	f.IntVar(&s.Limit, "limit", 0, "train on the first N training examples only (0: all)")
 	f.IntSliceVar(&hidden, "hidden", s.Model.Hidden, "hidden layer sizes, encoder order")
@@ -146,7 +157,12 @@ given on the command line win over it.`,
 // defaultOut names a run folder after its data and layer sizes, e.g.
 // runs/mnist-512-2.
 func defaultOut(spec run.Spec) string {
-	name := "runs/" + spec.Data
+	data := spec.Data
+	if !dataset.Known(data) { // a path: its base name, e.g. runs/my-… for my.csv
+		data = strings.TrimSuffix(filepath.Base(filepath.Clean(data)), ".gz")
+		data = strings.TrimSuffix(data, filepath.Ext(data))
+	}
+	name := "runs/" + data
 	for _, h := range spec.Model.Hidden {
 		name += fmt.Sprintf("-%d", h)
 	}
@@ -162,6 +178,19 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	}
 	set("data", func() { spec.Data = flags.Data })
 	set("data-dir", func() { spec.DataDir = flags.DataDir })
+	o, fo := &spec.DataOptions, &flags.DataOptions
+	set("test", func() { o.Test = fo.Test })
+	set("test-fraction", func() { o.TestFraction = fo.TestFraction })
+	set("header", func() { o.Header = fo.Header })
+	set("delimiter", func() { o.Delimiter = fo.Delimiter })
+	set("schema", func() { o.Schema = fo.Schema })
+	set("id", func() { o.ID = fo.ID })
+	set("label", func() { o.Label = fo.Label })
+	set("ignore", func() { o.Ignore = fo.Ignore })
+	set("unknown", func() { o.Unknown = fo.Unknown })
+	set("image-size", func() { o.ImageSize = fo.ImageSize })
+	set("channels", func() { o.Channels = fo.Channels })
+	set("skip-bad", func() { o.SkipBad = fo.SkipBad })
 	set("limit", func() { spec.Limit = flags.Limit })
 	set("hidden", func() { spec.Model.Hidden = flags.Model.Hidden })
 	set("latent", func() { spec.Model.Latent = flags.Model.Latent })
@@ -187,6 +216,44 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("validation", func() { spec.Train.Validation = flags.Train.Validation })
 	set("patience", func() { spec.Train.Patience = flags.Train.Patience })
 }
+
+// dataOptionFlags adds the flags of how data given by path is read.
+func dataOptionFlags(f *pflag.FlagSet, o *run.DataOptions) {
+	f.StringVar(&o.Test, "test", "", "test data, read as --data is (default: --test-fraction of --data)")
+	f.Float64Var(&o.TestFraction, "test-fraction", 0.1, "share of the rows of --data held out for testing, drawn from the seed")
+	f.Var(boolPtr{&o.Header}, "header", "tables: whether the first line names the columns (default: detected)")
+	f.Lookup("header").NoOptDefVal = "true"
+	f.StringVar(&o.Delimiter, "delimiter", "", `tables: the field delimiter, e.g. ";" or "\t" (default: detected)`)
+	f.StringVar(&o.Schema, "schema", "", "tables: YAML file of column types, e.g. a run's schema.yaml edited")
+	f.StringVar(&o.ID, "id", "", "tables: id column, carried to every output row")
+	f.StringVar(&o.Label, "label", "", "tables: label column, kept out of the model; colours the map")
+	f.StringSliceVar(&o.Ignore, "ignore", nil, "tables: columns to leave out, e.g. name,notes")
+	f.StringVar(&o.Unknown, "unknown", "", "tables: a category unseen in training when scoring: error (default) or missing")
+	f.StringVar(&o.ImageSize, "image-size", "", "image folders: resize every image to HxW, e.g. 28x28 (default: all must share one size)")
+	f.IntVar(&o.Channels, "channels", 0, "image folders: 1 (gray) or 3 (RGB) (default: 3 if any image is in colour)")
+	f.BoolVar(&o.SkipBad, "skip-bad", false, "image folders: skip images that do not decode, with a count")
+}
+
+// boolPtr is a flag that sets a *bool, leaving it nil when not given.
+type boolPtr struct{ p **bool }
+
+func (b boolPtr) String() string {
+	if b.p == nil || *b.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+func (b boolPtr) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = &v
+	return nil
+}
+
+func (boolPtr) Type() string { return "bool" }
 
 // explain adds to an interruption how to go on.
 func explain(err error, dir string) error {

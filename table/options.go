@@ -1,0 +1,64 @@
+package table
+
+import (
+	"slices"
+	"strings"
+)
+
+// Options say how to read a delimited text file. The zero value detects
+// everything.
+type Options struct {
+	// Delimiter separates the fields of a record. 0 detects it from the
+	// first lines among ',', '\t', ';' and '|' (tab without detection for a
+	// name ending in .tsv or .tab, gzip-compressed or not).
+	Delimiter rune
+
+	// Header says whether the first record names the columns. nil detects
+	// it, as Python's csv.Sniffer.has_header does: each column votes
+	// "header" when its first cell is not a number while the cells below
+	// are numbers, or differs in length from the cells below when those all
+	// have one length, and "no header" otherwise; the first record is a
+	// header unless the "no header" votes are more. A pointer to false
+	// names the columns column1, column2, …
+	Header *bool
+
+	// Missing lists the cells read as missing, compared after trimming
+	// spaces. nil means DefaultMissing; an empty, non-nil slice means no
+	// cell is missing.
+	Missing []string
+}
+
+// defaultMissing is the list DefaultMissing returns.
+var defaultMissing = []string{"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?"}
+
+// defaultMissingSet is defaultMissing as a set.
+var defaultMissingSet = toSet(defaultMissing)
+
+// isDefaultMissing reports whether a cell is one of defaultMissing.
+var isDefaultMissing = missingFunc(nil)
+
+// DefaultMissing returns the cells read as missing when Options.Missing is
+// nil: "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None" and "?".
+func DefaultMissing() []string { return slices.Clone(defaultMissing) }
+
+// toSet returns the trimmed tokens as a set.
+func toSet(tokens []string) map[string]bool {
+	set := make(map[string]bool, len(tokens))
+	for _, t := range tokens {
+		set[strings.TrimSpace(t)] = true
+	}
+	return set
+}
+
+// missingFunc returns the test of a cell against tokens (nil: the default
+// tokens).
+func missingFunc(tokens []string) func(string) bool {
+	set := defaultMissingSet
+	if tokens != nil {
+		set = toSet(tokens)
+	}
+	return func(cell string) bool { return set[strings.TrimSpace(cell)] }
+}
+
+// Bool returns a pointer to v, for Options.Header.
+func Bool(v bool) *bool { return &v }
