@@ -366,3 +366,22 @@ func TableSet(s *table.Schema, rows *table.Rows, name string, classes []string) 
 	}
 	return set, set.Check()
 }
+
+// ReadInput reads the array or image folder at path as one Set, for a
+// model trained on such data to score, encode or reconstruct. Tables are
+// read by the model's own preprocessing instead (vae.Model.ReadTable).
+func ReadInput(ctx context.Context, path string, o DataOptions, h Hooks) (*dataset.Set, error) {
+	kind, err := pathKind(path)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "table" {
+		return nil, fmt.Errorf("%s is a table, but the model was not trained on one", path)
+	}
+	o.Test = path
+	d, err := loadPath(ctx, Spec{Data: path, DataOptions: o}, nil, h)
+	if err != nil {
+		return nil, err
+	}
+	return d.test, nil
+}

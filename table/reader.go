@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/govae/vae/budget"
 )
@@ -93,6 +94,7 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	t.csv = csv.NewReader(&lineLimiter{r: br})
 	t.csv.Comma = delim
 	t.csv.FieldsPerRecord = -1
+	t.csv.TrimLeadingSpace = !unicode.IsSpace(delim)
 
 	first, line, err := t.read()
 	if err == io.EOF {
@@ -307,3 +309,7 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Delimiter returns the delimiter the Reader splits fields at, given or
+// detected.
+func (r *Reader) Delimiter() rune { return r.csv.Comma }

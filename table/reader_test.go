@@ -69,6 +69,18 @@ func TestReader(t *testing.T) {
 			lines:   []int{2, 4},
 		},
 		{
+			name: "space before a quote", file: "a.csv",
+			data:    "a, b\n1, \"x, y\"\n2, z\n",
+			columns: []string{"a", "b"},
+			records: [][]string{{"1", "x, y"}, {"2", "z"}},
+		},
+		{
+			name: "empty cells in a TSV", file: "a.tsv",
+			data:    "a\tb\tc\n1\t\t3\n\t \t\n",
+			columns: []string{"a", "b", "c"},
+			records: [][]string{{"1", "", "3"}, {"", "", ""}},
+		},
+		{
 			name: "CRLF and spaces", file: "a.csv",
 			data:    " a , b \r\n 1 , x \r\n2,y\r\n",
 			columns: []string{"a", "b"},

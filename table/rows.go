@@ -3,6 +3,7 @@ package table
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/govae/vae/budget"
 )
@@ -25,7 +26,18 @@ func (r *Rows) Line(i int) int {
 }
 
 // IsMissing reports whether cell is one of the missing cells.
-func (r *Rows) IsMissing(cell string) bool { return missingFunc(r.Missing)(cell) }
+func (r *Rows) IsMissing(cell string) bool {
+	cell = strings.TrimSpace(cell)
+	if r.Missing == nil {
+		return defaultMissingSet[cell]
+	}
+	for _, t := range r.Missing {
+		if strings.TrimSpace(t) == cell {
+			return true
+		}
+	}
+	return false
+}
 
 // check returns an error if the rows are not a table: names repeated, or
 // a record with another number of cells than there are columns.
@@ -45,17 +57,21 @@ func (r *Rows) check() error {
 	return nil
 }
 
-// checkEvery is the number of records between two budget checks of ReadAll.
-const checkEvery = 1 << 16
+// ReadAll checks the memory budget every checkEvery records, and whenever
+// the cells it holds grew by checkBytes.
+const (
+	checkEvery = 1 << 16
+	checkBytes = 64 << 20
+)
 
 // ReadAll reads the records left in r into memory, with their lines. It
-// checks the bytes it holds against the memory budget every 65536 records,
-// and fails on a file with a header but no records. It does not close r.
+// checks the bytes it holds against the memory budget every 65536 records
+// (and 64 MiB of cells), and fails on a file with a header but no records. It does not close r.
 func ReadAll(r *Reader) (*Rows, error) {
 	rows := &Rows{Name: r.name, Columns: r.columns, Missing: r.opts.Missing}
 	ncol := len(r.columns)
-	var arena []string // backs the records, a chunk at a time
-	var held int64     // bytes of the cells
+	var arena []string      // backs the records, a chunk at a time
+	var held, checked int64 // bytes of the cells, at the last check
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -65,7 +81,8 @@ func ReadAll(r *Reader) (*Rows, error) {
 			return nil, err
 		}
 		if len(arena) < ncol {
-			arena = make([]string, ncol*min(checkEvery, 1+len(rows.Records)))
+			// doubling, up to about 1<<20 cells
+			arena = make([]string, ncol*max(1, min(1+len(rows.Records), (1<<20)/max(ncol, 1))))
 		}
 		dst := arena[:ncol:ncol]
 		arena = arena[ncol:]
@@ -75,7 +92,8 @@ func ReadAll(r *Reader) (*Rows, error) {
 		}
 		rows.Records = append(rows.Records, dst)
 		rows.Lines = append(rows.Lines, r.line)
-		if n := len(rows.Records); n%checkEvery == 0 {
+		if n := len(rows.Records); n%checkEvery == 0 || held-checked > checkBytes {
+			checked = held
 			// cells, their string headers, the records' slice headers and lines
 			est := budget.Add(held, budget.Mul(int64(n), int64(ncol), 16), budget.Mul(int64(cap(rows.Records)), 24+8))
 			if err := budget.Check(fmt.Sprintf("reading %s (%d records so far)", r.name, n), est); err != nil {

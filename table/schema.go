@@ -94,13 +94,3 @@ func (s *Schema) Hints() Hints {
 	}
 	return h
 }
-
-// column returns the index of the column named name in s, or -1.
-func (s *Schema) column(name string) int {
-	for i, c := range s.Columns {
-		if c.Name == name {
-			return i
-		}
-	}
-	return -1
-}

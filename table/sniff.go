@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,12 +20,13 @@ const sniffRecords = 50
 func sniffDelimiter(sample []byte) rune {
 	best, bestScore := ',', 0.0
 	for _, d := range delimiters {
-		if bytes.IndexRune(sample, d) < 0 {
+		if !bytes.ContainsRune(sample, d) {
 			continue
 		}
 		cr := csv.NewReader(bytes.NewReader(sample))
 		cr.Comma = d
 		cr.FieldsPerRecord = -1
+		cr.TrimLeadingSpace = !unicode.IsSpace(d)
 		cr.ReuseRecord = true
 		counts := make(map[int]int)
 		total := 0

@@ -86,6 +86,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSample(stdout, logger),
 		newReconstruct(stdout, logger),
 		newEncode(stdout, logger),
+		newImpute(stdout, logger),
 		newPlot(stdout, logger),
 		newBench(stdout, logger),
 		newServe(stdout, logger),

@@ -21,6 +21,7 @@ import (
 	"github.com/govae/vae/internal/atomicfile"
 	"github.com/govae/vae/plot"
 	"github.com/govae/vae/run"
+	"github.com/govae/vae/table"
 	"github.com/govae/vae/vae"
 )
 
@@ -118,25 +119,34 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 
 func newScore(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
+	var in inputFlags
 	var seed uint64
 	var k int
 	var out string
 	cmd := &cobra.Command{
 		Use:   "score MODEL|RUN",
-		Short: "Write each test image's negative ELBO (and NLL with --k) to a CSV, for anomaly detection",
-		Long: `Write one CSV row per test image: its index, label, negative ELBO with its
-reconstruction and KL terms (one draw of ε) and, with --k K, the
-importance-weighted −log p(x) with K samples. High scores are the images the
-model finds unlikely.`,
-		Example: "  vae score --out scores.csv runs/mnist-512-2/model.safetensors\n  vae score --k 1000 --out - runs/mnist-512-2/model.safetensors | sort -t, -k4 -g | tail",
+		Short: "Write each example's negative ELBO (and NLL with --k) to a CSV, for anomaly detection",
+		Long: `Write one CSV row per example of the test set, or of the file --input names:
+its index (id, label), negative ELBO with its reconstruction and KL terms
+(one draw of ε) and, with --k K, the importance-weighted −log p(x) with K
+samples. High scores are the examples the model finds unlikely. For a model
+of a table, each row of --input is read with the model's preprocessing and
+scored with the reconstruction term of each column (recon_COLUMN), in a
+stream: the file may be larger than memory.`,
+		Example: "  vae score --out scores.csv runs/mnist-512-2/model.safetensors\n  vae score --k 1000 --out - runs/mnist-512-2/model.safetensors | sort -t, -k4 -g | tail\n  vae score --input new.csv --out scores.csv runs/mixed-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if k < 0 || k > vae.MaxK {
 				return usageError{fmt.Errorf("--k %d, want 0 to %d", k, vae.MaxK)}
 			}
-			m, test, err := d.load(cmd, logger, a[0])
+			m, test, err := in.load(cmd, logger, &d, a[0])
 			if err != nil {
 				return err
+			}
+			if m.Table != nil && in.path != "" {
+				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error {
+					return m.ScoreTable(cmd.Context(), r, w, vae.ScoreOptions{Seed: seed, K: k})
+				})
 			}
 			scores, err := m.Scores(test.X, rand.New(rand.NewPCG(seed, 0)))
 			if err != nil {
@@ -151,14 +161,14 @@ model finds unlikely.`,
 			}
 			write := func(w io.Writer) error {
 				cw := csv.NewWriter(w)
-				head := []string{"index", "label", "loss", "recon", "kl"}
+				head := append(exampleHead(test), "loss", "recon", "kl")
 				if nll != nil {
 					head = append(head, "nll")
 				}
 				cw.Write(head)
 				f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 				for i, s := range scores {
-					row := []string{strconv.Itoa(i), strconv.Itoa(int(test.Labels[i])), f(s.Total), f(s.Recon), f(s.KL)}
+					row := append(exampleCells(test, i), f(s.Total), f(s.Recon), f(s.KL))
 					if nll != nil {
 						row = append(row, f(nll[i]))
 					}
@@ -171,6 +181,7 @@ model finds unlikely.`,
 		},
 	}
 	d.add(cmd)
+	in.add(cmd, "the examples to score")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
 	cmd.Flags().IntVar(&k, "k", 0, "also estimate −log p(x) with this many importance samples")
 	cmd.Flags().StringVarP(&out, "out", "o", "scores.csv", "CSV file to write, - for stdout")
@@ -260,18 +271,22 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 
 func newEncode(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
+	var in inputFlags
 	var out string
 	cmd := &cobra.Command{
 		Use:   "encode MODEL|RUN",
 		Short: "Write the latent means and log-variances of the test set as CSV",
 		Long: `Write one CSV row per test example: its index, its label, the latent means
 z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
-		Example: "  vae encode --out latent.csv runs/mnist-512-2/model.safetensors",
+		Example: "  vae encode --out latent.csv runs/mnist-512-2/model.safetensors\n  vae encode --input new.csv --out latent.csv runs/mixed-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			m, test, err := d.load(cmd, logger, a[0])
+			m, test, err := in.load(cmd, logger, &d, a[0])
 			if err != nil {
 				return err
+			}
+			if m.Table != nil && in.path != "" {
+				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error { return m.EncodeTable(cmd.Context(), r, w) })
 			}
 			mean, logVar, err := m.Encode(test.X)
 			if err != nil {
@@ -282,7 +297,49 @@ z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
 		},
 	}
 	d.add(cmd)
+	in.add(cmd, "the examples to encode")
 	cmd.Flags().StringVarP(&out, "out", "o", "latent.csv", "CSV file to write, - for stdout")
+	return cmd
+}
+
+func newImpute(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var in inputFlags
+	var out string
+	var draws int
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "impute MODEL|RUN --input TABLE --out TABLE",
+		Short: "Fill the missing cells of a table with a model's estimates",
+		Long: `Write the table --input names to --out with every missing cell of a model
+column filled with the model's estimate given the row's observed cells: the
+mean of p(x|z) averaged over --draws draws of z from q(z|x), in the column's
+units (continuous: the mean; binary and categorical: the likeliest value).
+Observed cells, and columns the model does not use, are written as read.`,
+		Example: "  vae impute --input holes.csv --out filled.csv runs/mixed-512-2",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if in.path == "" {
+				return usageError{fmt.Errorf("--input TABLE is required")}
+			}
+			if draws < 0 || draws > vae.MaxK {
+				return usageError{fmt.Errorf("--draws %d, want 0 to %d", draws, vae.MaxK)}
+			}
+			op, err := run.Open(cmd.Context(), a[0], run.OpenOptions{NoData: true, Logger: logger})
+			if err != nil {
+				return err
+			}
+			if op.Model.Table == nil {
+				return fmt.Errorf("%s was not trained on a table: impute fills the cells of tables", a[0])
+			}
+			return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error {
+				return op.Model.ImputeTable(cmd.Context(), r, w, draws, seed)
+			})
+		},
+	}
+	in.add(cmd, "the table with missing cells")
+	cmd.Flags().StringVarP(&out, "out", "o", "imputed.csv", "CSV file to write, - for stdout")
+	cmd.Flags().IntVar(&draws, "draws", 20, "posterior draws of z averaged per row (0: the posterior mean alone)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the draws")
 	return cmd
 }
 

@@ -1,0 +1,218 @@
+package vae
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/govae/vae/table"
+)
+
+// TableBatch is a batch of records of a table, encoded with a model's
+// preprocessing.
+type TableBatch struct {
+	N       int
+	X       []float32  // [N, Input], NaN where a cell is missing
+	IDs     []string   // the id column's cells, or "" without one
+	Lines   []int      // the line each record starts on
+	Records [][]string // the cells as read, one per column of the file
+}
+
+// tableBatch is the number of rows the table methods encode and score at
+// once: enough for the fast kernels, little memory whatever the file's size.
+const tableBatch = 4096
+
+// ReadTable reads r to its end and calls f with each batch of up to 4096
+// records, encoded with the model's preprocessing (Model.Table); the batch
+// is valid during the call only. A record that cannot be encoded (an
+// unknown category, text in a numeric column) is an error naming the file,
+// line, column and cell, as is a file that lacks one of the model's
+// columns. It stops with ctx's error when ctx is cancelled.
+func (m *Model) ReadTable(ctx context.Context, r *table.Reader, f func(b *TableBatch) error) error {
+	if m.Table == nil {
+		return errors.New("the model was not trained on a table: give it images or arrays")
+	}
+	bind, err := m.Table.Bind(r.Columns())
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.Name(), err)
+	}
+	bind.IsMissing = r.IsMissing
+	D := m.Config.Input
+	b := &TableBatch{X: make([]float32, tableBatch*D)}
+	flush := func() error {
+		if b.N == 0 {
+			return nil
+		}
+		b.X = b.X[:b.N*D]
+		err := f(b)
+		b.N, b.X, b.IDs, b.Lines, b.Records = 0, b.X[:cap(b.X)], b.IDs[:0], b.Lines[:0], b.Records[:0]
+		return err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return flush()
+		}
+		if err != nil {
+			return err
+		}
+		if err := bind.Encode(b.X[b.N*D:(b.N+1)*D], rec); err != nil {
+			return fmt.Errorf("%s:%d: %w", r.Name(), r.Line(), err)
+		}
+		b.IDs = append(b.IDs, bind.ID(rec))
+		b.Lines = append(b.Lines, r.Line())
+		b.Records = append(b.Records, append([]string(nil), rec...))
+		b.N++
+		if b.N == tableBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ScoreOptions say what ScoreTable writes.
+type ScoreOptions struct {
+	Seed uint64 // seeds ε
+	K    int    // if positive, also −log p(x) with K importance samples (NLL)
+}
+
+// ScoreTable writes a CSV to w with one row per record of r: its id (the
+// id column's cell, else its line), the negative ELBO with its
+// reconstruction and KL terms, −log p(x) with opts.K, and the
+// reconstruction term of each model column (recon_NAME): which columns make
+// a row unlikely. It reads and writes batch by batch, so memory does not
+// grow with the file.
+func (m *Model) ScoreTable(ctx context.Context, r *table.Reader, w io.Writer, opts ScoreOptions) error {
+	cw := csv.NewWriter(w)
+	head := []string{"id", "loss", "recon", "kl"}
+	if opts.K > 0 {
+		head = append(head, "nll")
+	}
+	for _, p := range m.Config.Parts {
+		head = append(head, "recon_"+p.Name)
+	}
+	cw.Write(head)
+	rng := rand.New(rand.NewPCG(opts.Seed, 0))
+	P, done := len(m.Config.Parts), 0
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+		scores, parts, err := m.PartScores(b.X, rng)
+		if err != nil {
+			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
+		}
+		var nll []float64
+		if opts.K > 0 {
+			if nll, err = m.NLL(ctx, b.X, NLLOptions{K: opts.K, Seed: opts.Seed + uint64(done)}); err != nil {
+				return err
+			}
+		}
+		for i, s := range scores {
+			row := []string{rowID(b, i), f(s.Total), f(s.Recon), f(s.KL)}
+			if nll != nil {
+				row = append(row, f(nll[i]))
+			}
+			for _, v := range parts[i*P : (i+1)*P] {
+				row = append(row, f(float64(v)))
+			}
+			cw.Write(row)
+		}
+		done += b.N
+		return cw.Error()
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// rowID is row i's id: its id cell, else "line N".
+func rowID(b *TableBatch, i int) string {
+	if b.IDs[i] != "" {
+		return b.IDs[i]
+	}
+	return "line " + strconv.Itoa(b.Lines[i])
+}
+
+// EncodeTable writes a CSV to w with one row per record of r: its id and
+// the mean and log-variance of q(z|x), z_mean_0… z_log_var_0….
+func (m *Model) EncodeTable(ctx context.Context, r *table.Reader, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	L := m.Config.Latent
+	head := []string{"id"}
+	for _, p := range []string{"z_mean_", "z_log_var_"} {
+		for j := range L {
+			head = append(head, p+strconv.Itoa(j))
+		}
+	}
+	cw.Write(head)
+	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+		mean, logVar, err := m.Encode(b.X)
+		if err != nil {
+			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
+		}
+		for i := range b.N {
+			row := []string{rowID(b, i)}
+			for _, v := range append(mean[i*L:(i+1)*L:(i+1)*L], logVar[i*L:(i+1)*L]...) {
+				row = append(row, strconv.FormatFloat(float64(v), 'g', 6, 32))
+			}
+			cw.Write(row)
+		}
+		return cw.Error()
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ImputeTable writes the table of r to w as CSV, its header and every
+// record, with each missing cell of a model column filled with the model's
+// estimate (Impute, with draws posterior draws, in the column's original
+// units: continuous the mean, binary and categorical the likeliest value).
+// Every other cell is written as it was read.
+func (m *Model) ImputeTable(ctx context.Context, r *table.Reader, w io.Writer, draws int, seed uint64) error {
+	cw := csv.NewWriter(w)
+	cw.Comma = r.Delimiter()
+	cw.Write(r.Columns())
+	col := map[string]int{}
+	for i, c := range r.Columns() {
+		col[c] = i
+	}
+	feats := m.Table.Features()
+	rng := rand.New(rand.NewPCG(seed, 0))
+	D := m.Config.Input
+	var cells []string
+	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+		filled, err := m.Impute(b.X, draws, rng)
+		if err != nil {
+			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
+		}
+		for i, rec := range b.Records {
+			if cells, err = m.Table.Decode(cells, filled[i*D:(i+1)*D]); err != nil {
+				return fmt.Errorf("%s:%d: %w", r.Name(), b.Lines[i], err)
+			}
+			for j, f := range feats {
+				if c := col[f.Name]; r.IsMissing(rec[c]) {
+					rec[c] = cells[j]
+				}
+			}
+			cw.Write(rec)
+		}
+		return cw.Error()
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
