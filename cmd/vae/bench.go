@@ -43,5 +43,42 @@ work and print the ratio.`,
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for the comparison; - to skip it")
 	f.StringVar(&o.Script, "script", "scripts/torch_reference.py", "PyTorch reference script")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(newBenchImpute(stdout, logger))
+	return cmd
+}
+
+func newBenchImpute(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var o bench.ImputeOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "impute",
+		Short: "Measure imputation on a generated mixed-type table against column mean and mode",
+		Long: `Generate a table of continuous, positive, binary and categorical columns that
+depend on each other (8% of cells missing), train a model on four fifths of
+its rows, hide a share of the known cells of the other rows, impute them with
+the model and with each column's training mean or mode, and print the RMSE (in
+the column's standard units) or accuracy of both. The tables, the run and the
+imputed table stay in --dir.`,
+		Example: "  vae bench impute --dir /tmp/impute",
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = logger
+			r, err := bench.Impute(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(stdout).Encode(r)
+			}
+			return r.WriteTable(stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Dir, "dir", "bench-impute", "folder for the tables and the run (its run must not exist)")
+	f.IntVar(&o.Rows, "rows", 30000, "rows of the generated table")
+	f.IntVar(&o.Epochs, "epochs", 40, "training epochs")
+	f.Float64Var(&o.Hide, "hide", 0.1, "share of the test rows' known cells hidden")
+	f.Uint64Var(&o.Seed, "seed", 1, "seed of the table, the hidden cells and the training")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
