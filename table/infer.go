@@ -20,30 +20,32 @@ const minUniqueRows = 20
 // column mistakes rather than the column text.
 const numericShare = 0.95
 
-// Infer returns the schema of rows: a type and a note per column, from the
-// column's cells that are not missing and the hints. The rules, first match
-// first:
+// Infer returns the schema of rows: a type and a note (why that type) per
+// column, in order, from the column's cells that are not missing and from
+// the hints. The rules, the first that applies winning:
 //
-//   - the ID hint: Ignored ("id, carried to outputs"); the Ignore hints: Ignored; the Types
-//     hints: the type declared. The Label column is typed by the rules
-//     below, but Features leaves it out.
+//   - the ID hint: Ignored ("id, carried to outputs"); the Ignore hints:
+//     Ignored; the Types hints: the type declared. The Label column is
+//     typed by the rules below, but Features leaves it out.
 //   - no cell: Ignored ("empty"); one distinct value: Ignored ("constant").
 //   - an infinite number (Inf, or out of float64's range) in a column of
 //     numbers: an error naming the cell.
 //   - exactly two distinct values, numbers or text: Binary.
-//   - all numbers (as strconv.ParseFloat reads them): integers with at most
-//     10 distinct values, each appearing twice on average, are Categorical; integers distinct in every one of
-//     at least 20 cells are Ignored ("unique per row (id-like)"); numbers
-//     all > 0 and skewed (sample skewness of x above 1, and that of log x
-//     smaller in absolute value) are Positive; others are Continuous.
-//   - at least 95% numbers: an error naming the first other cell, which
-//     says to fix it or declare the column categorical.
-//   - text distinct in every one of at least 20 cells: Ignored
-//     ("unique per row (id-like)"); text with more distinct values than
-//     MaxCategories: Ignored ("free text"); other text: Categorical.
+//   - all numbers, as strconv.ParseFloat reads them: integers with at most
+//     10 distinct values, each appearing twice on average, are
+//     Categorical; integers distinct in each of at least 20 cells are
+//     Ignored ("unique per row (id-like)"); numbers all > 0 and skewed (the
+//     sample skewness of x above 1, and that of log x smaller in absolute
+//     value) are Positive; other numbers are Continuous.
+//   - at least 95% numbers: an error naming the first other cell, saying to
+//     fix it or declare the column categorical in a schema file.
+//   - text distinct in each of at least 20 cells: Ignored ("unique per row
+//     (id-like)"); text with more distinct values than MaxCategories:
+//     Ignored ("free text, N distinct values"); other text: Categorical.
 //
-// Distinct values are compared as trimmed text, so "1" and "1.0" are two.
-// A hint naming a column that rows lack is an error.
+// Distinct values are compared as text, so "1" and "1.0" are two. Fit, not
+// Infer, learns the categories. A hint naming a column rows lack, or an
+// unknown type, is an error naming it.
 func Infer(rows *Rows, h Hints) (*Schema, error) {
 	if err := rows.check(); err != nil {
 		return nil, err

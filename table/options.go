@@ -50,6 +50,26 @@ func toSet(tokens []string) map[string]bool {
 	return set
 }
 
+// A missingSet tells missing cells, mostly without a map lookup.
+type missingSet struct {
+	set    map[string]bool
+	first  [256]bool // the first bytes of the tokens
+	empty  bool      // "" is a token
+	maxLen int
+}
+
+// has reports whether cell, trimmed, is one of the tokens.
+func (m *missingSet) has(cell string) bool {
+	cell = strings.TrimSpace(cell)
+	switch {
+	case cell == "":
+		return m.empty
+	case len(cell) > m.maxLen || !m.first[cell[0]]:
+		return false
+	}
+	return m.set[cell]
+}
+
 // missingFunc returns the test of a cell against tokens (nil: the default
 // tokens).
 func missingFunc(tokens []string) func(string) bool {
@@ -57,7 +77,16 @@ func missingFunc(tokens []string) func(string) bool {
 	if tokens != nil {
 		set = toSet(tokens)
 	}
-	return func(cell string) bool { return set[strings.TrimSpace(cell)] }
+	m := &missingSet{set: set}
+	for t := range set {
+		if t == "" {
+			m.empty = true
+			continue
+		}
+		m.first[t[0]] = true
+		m.maxLen = max(m.maxLen, len(t))
+	}
+	return m.has
 }
 
 // Bool returns a pointer to v, for Options.Header.

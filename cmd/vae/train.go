@@ -119,6 +119,9 @@ given on the command line win over it.`,
 			if err == nil {
 				fmt.Fprintf(stdout, "run folder: %s\n", out)
 			}
+			if errors.Is(err, run.ErrUnknownData) {
+				return usageError{err}
+			}
 			return explain(err, out)
 		},
 	}
