@@ -25,10 +25,17 @@ func (s *Schema) Encode(rows *Rows) ([]float32, error) {
 		return nil, err
 	}
 	out := make([]float32, n*w)
-	for i, rec := range rows.Records {
-		if err := b.Encode(out[i*w:(i+1)*w], rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", rows.Name, rows.Line(i), err)
+	const block = 4096 // rows a goroutine encodes at a time
+	err = parallel((n+block-1)/block, func(k int) error {
+		for i := k * block; i < min(n, (k+1)*block); i++ {
+			if err := b.Encode(out[i*w:(i+1)*w], rows.Records[i]); err != nil {
+				return fmt.Errorf("%s:%d: %w", rows.Name, rows.Line(i), err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

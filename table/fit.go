@@ -42,15 +42,16 @@ func (s *Schema) Fit(rows *Rows) error {
 	}
 	missing := missingFunc(rows.Missing)
 	cols := slices.Clone(s.Columns)
-	for i := range cols {
+	err := parallel(len(cols), func(i int) error {
 		c := &cols[i]
 		c.Mean, c.Std, c.Integer, c.Categories, c.Missing = 0, 0, false, nil, 0
 		if c.Type == Ignored {
-			continue
+			return nil
 		}
-		if err := fitColumn(c, rows, index[c.Name], missing); err != nil {
-			return err
-		}
+		return fitColumn(c, rows, index[c.Name], missing)
+	})
+	if err != nil {
+		return err
 	}
 	s.Columns = cols
 	return nil

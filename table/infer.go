@@ -65,7 +65,8 @@ func Infer(rows *Rows, h Hints) (*Schema, error) {
 	}
 	s := &Schema{ID: h.ID, Label: h.Label, Unknown: h.Unknown, Columns: make([]Column, len(rows.Columns))}
 	missing := missingFunc(rows.Missing)
-	for j, name := range rows.Columns {
+	err := parallel(len(rows.Columns), func(j int) error {
+		name := rows.Columns[j]
 		c := Column{Name: name}
 		switch t, declared := h.Types[name]; {
 		case name == h.ID:
@@ -77,10 +78,14 @@ func Infer(rows *Rows, h Hints) (*Schema, error) {
 		default:
 			var err error
 			if c.Type, c.Note, err = inferColumn(rows, j, h.MaxCategories, missing); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		s.Columns[j] = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

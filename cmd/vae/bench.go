@@ -43,7 +43,7 @@ work and print the ratio.`,
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for the comparison; - to skip it")
 	f.StringVar(&o.Script, "script", "scripts/torch_reference.py", "PyTorch reference script")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(newBenchImpute(stdout, logger))
+	cmd.AddCommand(newBenchImpute(stdout, logger), newBenchIngest(stdout))
 	return cmd
 }
 
@@ -79,6 +79,39 @@ imputed table stay in --dir.`,
 	f.IntVar(&o.Epochs, "epochs", 40, "training epochs")
 	f.Float64Var(&o.Hide, "hide", 0.1, "share of the test rows' known cells hidden")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the table, the hidden cells and the training")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newBenchIngest(stdout io.Writer) *cobra.Command {
+	var o bench.IngestOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ingest FILE.csv",
+		Short: "Time reading and preprocessing a CSV, beside pandas and scikit-learn",
+		Long: `Time reading and preprocessing a CSV as vae train does (all rows in memory,
+schema inferred and fitted, rows encoded) and as vae score does (a stream of
+rows encoded with the fitted schema), and, when /usr/bin/python3 has pandas
+and scikit-learn, pandas.read_csv with StandardScaler and OneHotEncoder on the
+same file (scripts/ingest_pandas.py). Best of --repeat runs each.`,
+		Example: "  vae bench ingest data.csv",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			o.Path = a[0]
+			r, err := bench.Ingest(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(stdout).Encode(r)
+			}
+			return r.WriteTable(stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Repeat, "repeat", 3, "best of this many runs")
+	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with pandas and scikit-learn; - to skip it")
+	f.StringVar(&o.Script, "script", "scripts/ingest_pandas.py", "the pandas script")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
