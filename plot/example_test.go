@@ -2,6 +2,7 @@ package plot_test
 
 import (
 	"fmt"
+	"image"
 	"image/png"
 	"log"
 	"os"
@@ -42,4 +43,32 @@ func ExampleImageGrid() {
 	}
 	fmt.Println(img.Bounds()) // 2 + 3×(56+2) by 2 + 2×(56+2)
 	// Output: (0,0)-(176,118)
+}
+
+func ExampleGrid_rgb() {
+	// Two 2×2 colour images, channels first: the red plane, then the green,
+	// then the blue, each row by row. The first has red and green on top,
+	// blue and white below; the second is the first with its colours
+	// inverted.
+	a := []float32{
+		1, 0, 0, 1, // red
+		0, 1, 0, 1, // green
+		0, 0, 1, 1, // blue
+	}
+	b := make([]float32, len(a))
+	for i, v := range a {
+		b[i] = 1 - v
+	}
+	img, err := plot.Grid([][]float32{a, b}, 2, 2, 2, plot.GridOptions{Scale: 1, Border: 1, Channels: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rgb := img.(*image.RGBA)
+	fmt.Println(rgb.Bounds())               // 1 + 2×(2+1) by 1 + 1×(2+1)
+	fmt.Println(rgb.At(0, 0), rgb.At(1, 1)) // border, then a's red pixel
+	fmt.Println(rgb.At(2, 2), rgb.At(4, 1)) // a's white pixel, b's cyan one
+	// Output:
+	// (0,0)-(7,4)
+	// {128 128 128 255} {255 0 0 255}
+	// {255 255 255 255} {0 255 255 255}
 }

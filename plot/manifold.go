@@ -24,6 +24,9 @@ type ManifoldOptions struct {
 	Title string
 	// XLabel and YLabel name the axes; empty means "z[0]" and "z[1]".
 	XLabel, YLabel string
+	// Channels is the number of colour planes of every image, as in
+	// [GridOptions]: 0 or 1 for gray, 3 for RGB planes one after the other.
+	Channels int
 }
 
 // Manifold writes decoded images tiled edge to edge over a grid of latent
@@ -31,8 +34,9 @@ type ManifoldOptions struct {
 // digits over the latent space. xs holds the len(xs) x coordinates of the
 // columns, left to right, and ys the len(ys) y coordinates of the rows, top
 // to bottom (so usually decreasing: the top row has the highest z[1]).
-// images holds len(ys)×len(xs) images of h×w pixels with values in [0,1],
-// row by row from the top left. The picture's size follows from the grid
+// images holds len(ys)×len(xs) images of h×w pixels with values in [0,1]
+// (opt.Channels planes of them for colour images), row by row from the top
+// left. The picture's size follows from the grid
 // and opt.Scale; the images are copied pixel for pixel, without smoothing.
 func Manifold(path string, images [][]float32, h, w int, xs, ys []float64, opt ManifoldOptions) error {
 	img, err := manifold(images, h, w, xs, ys, opt)
@@ -58,10 +62,10 @@ func manifold(images [][]float32, h, w int, xs, ys []float64, opt ManifoldOption
 	if len(images) != rows*cols {
 		return nil, fmt.Errorf("%d images for a grid of %d rows × %d columns", len(images), rows, cols)
 	}
-	if err := checkImages("images", images, h, w); err != nil {
+	if err := checkImages("images", images, h, w, opt.Channels); err != nil {
 		return nil, err
 	}
-	grid, err := tile(images, h, w, rows, cols, 0, GridOptions{Scale: opt.Scale, Border: -1})
+	grid, err := tile(images, h, w, rows, cols, 0, GridOptions{Scale: opt.Scale, Border: -1, Channels: opt.Channels})
 	if err != nil {
 		return nil, err
 	}

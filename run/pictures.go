@@ -30,7 +30,7 @@ const (
 const ManifoldSize = 20
 
 // Pictures draws what m learned from test into dir: the latent scatter,
-// for gray images the manifold grid, reconstructions and samples, and, when
+// for images (gray or colour) the manifold grid, reconstructions and samples, and, when
 // history is not empty, the loss curves. Sampling uses its own stream of
 // seed.
 func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochStats, seed uint64) error {
@@ -58,7 +58,8 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	if err := plot.LatentScatter(filepath.Join(dir, LatentPNG), z, test.Labels, plot.ScatterOptions{Title: title, XLabel: xl, YLabel: yl}); err != nil {
 		return err
 	}
-	if h*w != m.Config.Input { // not gray images: a table, an array, colour
+	ch := max(1, test.Channels)
+	if h*w*ch != m.Config.Input { // not images: a table, an array
 		return curves(dir, history)
 	}
 
@@ -90,7 +91,7 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	if L > 2 {
 		mtitle += fmt.Sprintf(" (z[2…%d] = 0)", L-1)
 	}
-	if err := plot.Manifold(filepath.Join(dir, ManifoldPNG), plot.Split(decoded, m.Config.Input), h, w, q, ys, plot.ManifoldOptions{Title: mtitle}); err != nil {
+	if err := plot.Manifold(filepath.Join(dir, ManifoldPNG), plot.Split(decoded, m.Config.Input), h, w, q, ys, plot.ManifoldOptions{Title: mtitle, Channels: ch}); err != nil {
 		return err
 	}
 
@@ -100,11 +101,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	if err != nil {
 		return fmt.Errorf("pictures: %w", err)
 	}
-	if err := plot.Reconstructions(filepath.Join(dir, ReconstructionsPNG), plot.Split(test.X[:k*m.Config.Input], m.Config.Input), plot.Split(recon, m.Config.Input), h, w, 10, plot.GridOptions{}); err != nil {
+	if err := plot.Reconstructions(filepath.Join(dir, ReconstructionsPNG), plot.Split(test.X[:k*m.Config.Input], m.Config.Input), plot.Split(recon, m.Config.Input), h, w, 10, plot.GridOptions{Channels: ch}); err != nil {
 		return err
 	}
 	samples := m.Sample(64, rand.New(rand.NewPCG(seed, 4<<32)))
-	if err := plot.ImageGrid(filepath.Join(dir, SamplesPNG), plot.Split(samples, m.Config.Input), h, w, 8, plot.GridOptions{}); err != nil {
+	if err := plot.ImageGrid(filepath.Join(dir, SamplesPNG), plot.Split(samples, m.Config.Input), h, w, 8, plot.GridOptions{Channels: ch}); err != nil {
 		return err
 	}
 

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/table"
 	"github.com/govae/vae/vae"
 )
 
@@ -110,4 +114,68 @@ func ExampleModel_Evaluate() {
 	// NLL below the negative ELBO: true
 	// latent units: 3 active: true
 	// scores: 2
+}
+
+// A model of a table: its schema, inferred and fitted on the rows, turns
+// records into inputs with missing values (NaN); the model fills them in.
+func ExampleModel_Impute() {
+	var csv strings.Builder
+	csv.WriteString("height,weight,member\n")
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 2000 { // one cell in five missing, as in real tables
+		u := rng.NormFloat64()
+		cells := []string{fmt.Sprintf("%.1f", 170+10*u), fmt.Sprintf("%.1f", 70+8*u+rng.NormFloat64()), fmt.Sprint(u > 0)}
+		for j := range cells {
+			if rng.Float64() < 0.2 {
+				cells[j] = ""
+			}
+		}
+		csv.WriteString(strings.Join(cells, ",") + "\n")
+	}
+	r, err := table.NewReader(strings.NewReader(csv.String()), "people.csv", table.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rows, err := table.ReadAll(r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	schema, err := table.Infer(rows, table.Hints{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := schema.Fit(rows); err != nil {
+		log.Fatal(err)
+	}
+	x, err := schema.Encode(rows)
+	if err != nil {
+		log.Fatal(err)
+	}
+	set := &dataset.Set{Name: "people", X: x, N: len(rows.Records), Dim: schema.Width()}
+
+	cfg := vae.Config{Input: schema.Width(), Hidden: []int{16}, Latent: 1, Parts: vae.TableParts(schema)}
+	m, err := vae.New(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.Table = schema // saved with the model: vae score and impute read raw rows with it
+	if _, err := m.Train(context.Background(), set, nil, vae.TrainOptions{Epochs: 300, Seed: 1}); err != nil {
+		log.Fatal(err)
+	}
+
+	// A tall person whose weight and membership are missing.
+	nan := float32(math.NaN())
+	tall := []float32{(190 - float32(schema.Columns[0].Mean)) / float32(schema.Columns[0].Std), nan, nan}
+	filled, err := m.Impute(tall, 50, rand.New(rand.NewPCG(1, 3)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	cells, err := schema.Decode(nil, filled)
+	if err != nil {
+		log.Fatal(err)
+	}
+	weight, _ := strconv.ParseFloat(cells[1], 64)
+	fmt.Println("height", cells[0], "weight above 80:", weight > 80, "member:", cells[2])
+	// Output:
+	// height 190 weight above 80: true member: true
 }
