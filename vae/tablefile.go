@@ -216,3 +216,72 @@ func (m *Model) ImputeTable(ctx context.Context, r *table.Reader, w io.Writer, d
 	cw.Flush()
 	return cw.Error()
 }
+
+// SampleTable writes n rows decoded from draws of the prior as CSV to w, in
+// the model columns' original units (Schema.Decode of the means of p(x|z)).
+func (m *Model) SampleTable(w io.Writer, n int, rng *rand.Rand) error {
+	if m.Table == nil {
+		return errors.New("the model was not trained on a table")
+	}
+	return m.writeDecoded(w, nil, m.Sample(n, rng))
+}
+
+// ReconstructTable writes each record of r reconstructed (decoded from its
+// posterior mean) as CSV to w: its id, then the model columns in their
+// original units.
+func (m *Model) ReconstructTable(ctx context.Context, r *table.Reader, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	head := []string{"id"}
+	for _, f := range m.Table.Features() {
+		head = append(head, f.Name)
+	}
+	cw.Write(head)
+	D := m.Config.Input
+	var cells []string
+	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+		out, err := m.Reconstruct(b.X)
+		if err != nil {
+			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
+		}
+		for i := range b.N {
+			if cells, err = m.Table.Decode(cells, out[i*D:(i+1)*D]); err != nil {
+				return err
+			}
+			cw.Write(append([]string{rowID(b, i)}, cells...))
+		}
+		return cw.Error()
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeDecoded writes rows x [n, Input] of means of p(x|z) as CSV in the
+// model columns' original units, each after its id when ids is not nil.
+func (m *Model) writeDecoded(w io.Writer, ids []string, x []float32) error {
+	cw := csv.NewWriter(w)
+	var head []string
+	if ids != nil {
+		head = append(head, "id")
+	}
+	for _, f := range m.Table.Features() {
+		head = append(head, f.Name)
+	}
+	cw.Write(head)
+	D := m.Config.Input
+	var cells []string
+	var err error
+	for i := range len(x) / D {
+		if cells, err = m.Table.Decode(cells, x[i*D:(i+1)*D]); err != nil {
+			return err
+		}
+		if ids != nil {
+			cells = append([]string{ids[i]}, cells...)
+		}
+		cw.Write(cells)
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -30,6 +30,7 @@ func (in *inputFlags) add(cmd *cobra.Command, what string) {
 	f.StringVar(&in.opts.ImageSize, "image-size", "", "image folders: resize every image to HxW")
 	f.IntVar(&in.opts.Channels, "channels", 0, "image folders: 1 (gray) or 3 (RGB)")
 	f.BoolVar(&in.opts.SkipBad, "skip-bad", false, "image folders: skip images that do not decode, with a count")
+	f.StringVar(&in.opts.Unknown, "unknown", "", "tables: a category the model never saw: error (default, or as trained) or missing")
 }
 
 // openTable opens the --input table.
@@ -63,6 +64,12 @@ func (in *inputFlags) load(cmd *cobra.Command, logger *slog.Logger, d *dataFlags
 		return nil, nil, err
 	}
 	if op.Model.Table != nil {
+		if in.opts.Unknown != "" {
+			if in.opts.Unknown != table.UnknownError && in.opts.Unknown != table.UnknownMissing {
+				return nil, nil, usageError{fmt.Errorf("--unknown %q, want error or missing", in.opts.Unknown)}
+			}
+			op.Model.Table.Unknown = in.opts.Unknown
+		}
 		return op.Model, nil, nil
 	}
 	set, err := run.ReadInput(cmd.Context(), in.path, in.opts, run.Hooks{Logger: logger})

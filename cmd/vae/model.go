@@ -206,8 +206,8 @@ func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:     "sample MODEL|RUN",
-		Short:   "Decode draws from the prior into a PNG grid",
-		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2",
+		Short:   "Decode draws from the prior into a PNG grid, or a table model's into CSV rows",
+		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2\n  vae sample -n 1000 --out samples.csv runs/mixed-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if n < 1 {
@@ -221,8 +221,15 @@ func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 			if err := budget.Check(fmt.Sprintf("-n %d samples of %d values", n, m.Config.Input), budget.Mul(int64(n), int64(m.Config.Input), 5)); err != nil {
 				return err
 			}
+			rng := rand.New(rand.NewPCG(seed, 0))
+			if m.Table != nil {
+				if !cmd.Flags().Changed("out") {
+					out = "samples.csv"
+				}
+				return writeTo(stdout, out, func(w io.Writer) error { return m.SampleTable(w, n, rng) })
+			}
 			h, w := run.ImageShape(m.Config.Input)
-			x := m.Sample(n, rand.New(rand.NewPCG(seed, 0)))
+			x := m.Sample(n, rng)
 			img, err := plot.Grid(plot.Split(x, m.Config.Input), h, w, min(n, 10), plot.GridOptions{})
 			if err != nil {
 				return err
@@ -232,23 +239,33 @@ func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	}
 	cmd.Flags().IntVarP(&n, "n", "n", 64, "number of samples")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
-	cmd.Flags().StringVarP(&out, "out", "o", "samples.png", "PNG file to write, - for stdout")
+	cmd.Flags().StringVarP(&out, "out", "o", "samples.png", "PNG file to write (CSV for a table model: default samples.csv), - for stdout")
 	return cmd
 }
 
 func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
+	var in inputFlags
 	var n int
 	var out string
 	cmd := &cobra.Command{
 		Use:     "reconstruct MODEL|RUN",
 		Short:   "Draw test images above their reconstructions into a PNG",
-		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-512-2/model.safetensors",
+		Example: "  vae reconstruct -n 30 --out recon.png runs/mnist-512-2/model.safetensors\n  vae reconstruct --input rows.csv --out recon.csv runs/mixed-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			m, test, err := d.load(cmd, logger, a[0])
+			m, test, err := in.load(cmd, logger, &d, a[0])
 			if err != nil {
 				return err
+			}
+			if m.Table != nil {
+				if !cmd.Flags().Changed("out") {
+					out = "reconstructions.csv"
+				}
+				if in.path == "" {
+					return usageError{fmt.Errorf("a table model reconstructs the rows of --input TABLE")}
+				}
+				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error { return m.ReconstructTable(cmd.Context(), r, w) })
 			}
 			n = max(1, min(n, test.N))
 			x := test.X[:n*test.Dim]
@@ -264,6 +281,7 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		},
 	}
 	d.add(cmd)
+	in.add(cmd, "the examples to reconstruct")
 	cmd.Flags().IntVarP(&n, "n", "n", 20, "number of test images")
 	cmd.Flags().StringVarP(&out, "out", "o", "reconstructions.png", "PNG file to write, - for stdout")
 	return cmd

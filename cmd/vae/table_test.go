@@ -98,6 +98,21 @@ func TestTable(t *testing.T) {
 		t.Errorf("encode wrote %d rows of %d columns, want 600 of id and 2+2", len(rows)-1, len(rows[0]))
 	}
 
+	samples := filepath.Join(dir, "samples.csv")
+	if code, _, errs := runVAE(ctx, "sample", "-n", "5", "--out", samples, runDir); code != 0 {
+		t.Fatalf("sample: exit %d: %s", code, errs)
+	}
+	if rows := readCSVFile(t, samples); len(rows) != 6 || strings.Join(rows[0], ",") != "height,price,member,colour" {
+		t.Errorf("sample wrote %v, want 5 rows of the model columns", rows)
+	}
+	recon := filepath.Join(dir, "recon.csv")
+	if code, _, errs := runVAE(ctx, "reconstruct", "--input", data, "--out", recon, runDir); code != 0 {
+		t.Fatalf("reconstruct: exit %d: %s", code, errs)
+	}
+	if rows := readCSVFile(t, recon); len(rows) != 601 || rows[1][0] != "p0" || rows[1][3] != "yes" && rows[1][3] != "no" {
+		t.Errorf("reconstruct wrote %d rows, first %v", len(rows)-1, rows[1])
+	}
+
 	filled := filepath.Join(dir, "filled.csv")
 	if code, _, errs := runVAE(ctx, "impute", "--input", data, "--out", filled, runDir); code != 0 {
 		t.Fatalf("impute: exit %d: %s", code, errs)
