@@ -276,6 +276,11 @@ type Evaluation struct {
 	NLLStdErr float64   `json:"nll_se,omitempty"` // its standard error over the inputs
 	Active    int       `json:"active_units"`     // latent units with variance of E_q[z] > 0.01
 	Variance  []float64 `json:"unit_variance"`    // that variance, per latent unit
+
+	// Parts, for a model of parts, is the reconstruction term of each
+	// part (Config.Parts) per sample: the mean over the inputs, a missing
+	// part counting 0. They add up to Loss.Recon.
+	Parts []float64 `json:"parts,omitempty"`
 }
 
 // Evaluate measures the model on the rows of x [n, Input]: the negative
@@ -283,11 +288,22 @@ type Evaluation struct {
 // is positive, the importance-weighted NLL with its standard error. The
 // draws of ε come from opts.Seed.
 func (m *Model) Evaluate(ctx context.Context, x []float32, opts NLLOptions) (*Evaluation, error) {
-	scores, mean, _, err := m.score(x, nil, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
+	P := len(m.Config.Parts)
+	var parts []float32
+	if P > 0 {
+		parts = make([]float32, len(x)/m.Config.Input*P)
+	}
+	scores, mean, _, err := m.score(x, parts, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
 	if err != nil {
 		return nil, err
 	}
 	e := &Evaluation{N: len(scores), Loss: meanLoss(scores)}
+	if P > 0 {
+		e.Parts = make([]float64, P)
+		for i, v := range parts {
+			e.Parts[i%P] += float64(v) / float64(len(scores))
+		}
+	}
 	e.Active, e.Variance = ActiveUnits(mean, m.Config.Latent, 0.01)
 	if opts.K <= 0 {
 		return e, nil

@@ -194,3 +194,42 @@ func TestPartsValidate(t *testing.T) {
 		}
 	}
 }
+
+// The part scores of each row add up to its reconstruction term, a missing
+// part scores 0, and Evaluate's per-part means add up to its Recon.
+func TestPartScores(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	m, err := New(partsConfig(5), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tableInput(rng, tableParts, 50, 0.3)
+	scores, parts, err := m.PartScores(x, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	P := len(tableParts)
+	for i, s := range scores {
+		var sum float64
+		for j, v := range parts[i*P : (i+1)*P] {
+			sum += float64(v)
+			if math.IsNaN(float64(x[i*6+m.parts.offset[j]])) && v != 0 {
+				t.Errorf("row %d: missing part %s scores %v", i, tableParts[j].Name, v)
+			}
+		}
+		if math.Abs(sum-s.Recon) > 1e-4*max(1, math.Abs(s.Recon)) {
+			t.Errorf("row %d: parts add up to %v, recon %v", i, sum, s.Recon)
+		}
+	}
+	e, err := m.Evaluate(t.Context(), x, NLLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, v := range e.Parts {
+		sum += v
+	}
+	if len(e.Parts) != P || math.Abs(sum-e.Loss.Recon) > 1e-4*max(1, e.Loss.Recon) {
+		t.Errorf("Evaluate: parts %v add up to %v, recon %v", e.Parts, sum, e.Loss.Recon)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -105,6 +106,14 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 			}
 			fmt.Fprintf(stdout, "loss  %.2f (negative ELBO)\nrecon %.2f\nKL    %.2f\nactive units %d of %d\n",
 				e.Loss.Total, e.Loss.Recon, e.Loss.KL, e.Active, m.Config.Latent)
+			if e.Parts != nil {
+				fmt.Fprintln(stdout, "recon by column:")
+				tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+				for i, p := range m.Config.Parts {
+					fmt.Fprintf(tw, "  %s\t%s\t%.3f\n", p.Name, p.Likelihood, e.Parts[i])
+				}
+				return tw.Flush()
+			}
 			return nil
 		},
 	}
