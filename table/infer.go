@@ -16,6 +16,25 @@ const maxIntCategories = 10
 // value per cell id-like.
 const minUniqueRows = 20
 
+// inferRows is the most rows Infer reads.
+const inferRows = 50_000
+
+// sample returns up to n of the records of r, evenly spaced, with their
+// lines: r itself if it has no more.
+func (r *Rows) sample(n int) *Rows {
+	N := len(r.Records)
+	if N <= n {
+		return r
+	}
+	s := *r
+	s.Records, s.Lines = make([][]string, n), make([]int, n)
+	for k := range n {
+		i := int(int64(k) * int64(N) / int64(n))
+		s.Records[k], s.Lines[k] = r.Records[i], r.Line(i)
+	}
+	return &s
+}
+
 // numericShare is the share of numbers that makes the text cells of a
 // column mistakes rather than the column text.
 const numericShare = 0.95
@@ -44,7 +63,11 @@ const numericShare = 0.95
 //     Ignored ("free text, N distinct values"); other text: Categorical.
 //
 // Distinct values are compared as text, so "1" and "1.0" are two. Fit, not
-// Infer, learns the categories. A hint naming a column rows lack, or an
+// Infer, learns the categories. A table of more than 50,000 rows is typed
+// from 50,000 of them, evenly spaced, as pandas types a file by chunks: Fit
+// then reads every cell, and a cell that does not fit its column's type (a
+// word in a column of numbers, a third value in a binary column) is its
+// error. A hint naming a column rows lack, or an
 // unknown type, is an error naming it.
 func Infer(rows *Rows, h Hints) (*Schema, error) {
 	if err := rows.check(); err != nil {
@@ -65,6 +88,7 @@ func Infer(rows *Rows, h Hints) (*Schema, error) {
 	}
 	s := &Schema{ID: h.ID, Label: h.Label, Unknown: h.Unknown, Columns: make([]Column, len(rows.Columns))}
 	missing := missingFunc(rows.Missing)
+	rows = rows.sample(inferRows)
 	err := parallel(len(rows.Columns), func(j int) error {
 		name := rows.Columns[j]
 		c := Column{Name: name}
