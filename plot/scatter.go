@@ -34,6 +34,9 @@ type ScatterOptions struct {
 	// Alpha is the opacity of a point in (0,1]; zero picks one from the
 	// number of points, so that dense clusters stay readable.
 	Alpha float64
+	// ClassNames, if set, names the classes in the legend (class k is
+	// ClassNames[k]); nil writes their numbers.
+	ClassNames []string
 }
 
 // LatentScatter writes a scatter chart of latent codes as a PNG: z holds n
@@ -135,7 +138,11 @@ func latentScatter(z []float32, labels []uint8, opt ScatterOptions) (raster, err
 		leg = newLegend(px(12))
 		for k, ok := range present {
 			if ok {
-				leg.Add(strconv.Itoa(k), dot{color: tab10[k], radius: px(5)})
+				name := strconv.Itoa(k)
+				if k < len(opt.ClassNames) {
+					name = opt.ClassNames[k]
+				}
+				leg.Add(name, dot{color: tab10[k], radius: px(5)})
 			}
 		}
 	}

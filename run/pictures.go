@@ -55,7 +55,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 		xl, yl = "principal component 1", "principal component 2"
 		title = fmt.Sprintf("%s: latent means (%d-D) projected on their first two principal components", test.Name, L)
 	}
-	if err := plot.LatentScatter(filepath.Join(dir, LatentPNG), z, test.Labels, plot.ScatterOptions{Title: title, XLabel: xl, YLabel: yl}); err != nil {
+	labels := test.Labels
+	if slices.Max(append([]uint8{0}, labels...)) >= 10 { // more classes than the scatter has colours
+		labels = nil
+	}
+	if err := plot.LatentScatter(filepath.Join(dir, LatentPNG), z, labels, plot.ScatterOptions{Title: title, XLabel: xl, YLabel: yl, ClassNames: test.ClassNames}); err != nil {
 		return err
 	}
 	ch := max(1, test.Channels)
