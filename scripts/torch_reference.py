@@ -7,11 +7,17 @@ step IN OUT
     noise `eps` [n, latent], and in the metadata the model's "config" and the
     Adam hyperparameters "adam" (JSON {"lr", "beta1", "beta2", "eps"}). The
     script builds the VAE of scripts/torch_vae.py, computes the per-sample loss
-    of package vae, (sum of BCE-with-logits + KL) / n, back-propagates it and
-    takes one torch.optim.Adam step. OUT receives the per-sample `loss`,
-    `recon` and `kl` as 0-dimensional tensors, every parameter's gradient as
-    `grad/<name>` and its value after the step as `after/<name>`, with the
-    torch version and the BLAS libraries loaded in the metadata.
+    of package vae, (sum of −log p(x|z) + KL) / n, back-propagates it and
+    takes one torch.optim.Adam step. −log p(x|z) is the BCE with logits, the
+    Gaussian NLL (with log 2π), or for a model of parts ("parts" in the
+    config) each observed part's: Gaussian NLL with its learned
+    log-variance, BCE with logits, softmax cross-entropy; a part missing
+    from a row (NaN in x) adds nothing, and the encoder reads x with the
+    missing parts zeroed and one missing indicator per part. OUT receives the
+    per-sample `loss`, `recon` and `kl` as 0-dimensional tensors, every
+    parameter's gradient as `grad/<name>` and its value after the step as
+    `after/<name>`, with the torch version and the BLAS libraries loaded in
+    the metadata.
 
 bench [--threads N] [--steps S] [--batch B] [--iwae K] [--arch 784-400-20|784-512-2|784-200-200-50 ...]
     Times training steps (batch 128, Adam lr 1e-3, shuffled MNIST, the
@@ -62,12 +68,12 @@ RECIPES = {
 def loss_terms(model, x, eps):
     """Returns the per-sample reconstruction and KL terms of package vae:
     each summed over its dimensions and averaged over the batch, with
-    z = mean + exp(log_var/2)·eps."""
+    z = mean + exp(log_var/2)·eps. x may have missing parts (NaN) in a
+    model of parts."""
     n = x.shape[0]
     mean, log_var = model.encode(x)
     z = mean + torch.exp(log_var / 2) * eps
-    logits = model.decode(z)
-    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
+    recon = model.nll(model.decode(z), x).sum() / n
     kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / n
     return recon, kl
 
@@ -80,7 +86,7 @@ def iwae_loss(model, x, k):
     eps = torch.randn(x.shape[0], k, mean.shape[1])
     z = mean.unsqueeze(1) + torch.exp(log_var / 2).unsqueeze(1) * eps  # [n, k, latent]
     logits = model.decode(z.reshape(-1, z.shape[-1])).reshape(x.shape[0], k, -1)
-    log_px = -F.binary_cross_entropy_with_logits(logits, x.unsqueeze(1).expand_as(logits), reduction="none").sum(-1)
+    log_px = -model.nll(logits, x.unsqueeze(1).expand_as(logits))
     log_w = log_px + 0.5 * (eps.pow(2) - z.pow(2) + log_var.unsqueeze(1)).sum(-1)  # the log 2π terms cancel
     return -(torch.logsumexp(log_w, 1) - math.log(k)).mean()
 

@@ -23,14 +23,19 @@ const python = "/usr/bin/python3"
 // magnitude of the tensor compared (see worstDiff).
 const torchTolerance = 1e-4
 
+// torchParts is a table of five columns for the PyTorch checks: two
+// continuous, a binary one and two categorical ones.
+var torchParts = []Part{
+	{"age", Gaussian, 1}, {"smoker", Bernoulli, 1}, {"colour", Categorical, 3}, {"income", Gaussian, 1}, {"blood", Categorical, 4},
+}
+
 // One training step of the model (forward, loss, backward, Adam) equals the
 // same step in PyTorch, computed by scripts/torch_reference.py from the same
 // weights, batch and noise: the loss and its two terms, every gradient and
-// every weight after the step.
+// every weight after the step. Models of parts take a batch with missing
+// cells and learned log-variances that are not zero.
 func TestMatchesPyTorch(t *testing.T) {
-	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-		t.Skip("skipped: /usr/bin/python3 cannot import torch; apt-get install python3-torch")
-	}
+	needTorch(t)
 	adam := func(eps float64) optim.Config {
 		return optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: eps}
 	}
@@ -43,6 +48,9 @@ func TestMatchesPyTorch(t *testing.T) {
 		{"keras example 784-512-2", Config{Input: 784, Hidden: []int{512}, Latent: 2, Activation: nn.ReLU, Init: nn.InitGlorot}, adam(1e-7)},
 		{"deep tanh 97-61-29-5", Config{Input: 97, Hidden: []int{61, 29}, Latent: 5, Activation: nn.Tanh, Init: nn.InitPyTorch}, adam(1e-8)},
 		{"per-layer softplus, tanh 50-30-20-4", Config{Input: 50, Hidden: []int{30, 20}, Latent: 4, Activations: []nn.Activation{nn.Softplus, nn.Tanh}, Init: nn.InitPyTorch}, adam(1e-8)},
+		{"parts with missing cells, tanh 10-16-8-3", Config{Input: 10, Hidden: []int{16, 8}, Latent: 3, Activation: nn.Tanh, Init: nn.InitPyTorch, Parts: torchParts}, adam(1e-8)},
+		{"parts with missing cells, per-layer relu, softplus 10-24-12-2", Config{Input: 10, Hidden: []int{24, 12}, Latent: 2, Activations: []nn.Activation{nn.ReLU, nn.Softplus}, Init: nn.InitGlorot, Parts: torchParts}, adam(1e-7)},
+		{"parts with missing cells, no hidden layer 10-4", Config{Input: 10, Latent: 4, Init: nn.InitPyTorch, Parts: torchParts}, adam(1e-8)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 32
@@ -51,7 +59,15 @@ func TestMatchesPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := randomInput(rng, n, tc.cfg.Input) // [n, Input]
+			var x []float32 // [n, Input]
+			if tc.cfg.Parts != nil {
+				x = partsInput(rng, tc.cfg.Parts, n, 0.3)
+				for i := range m.OutputLogVar.Value { // learned variances, not all 1
+					m.OutputLogVar.Value[i] = float32(rng.Float64()*2 - 1)
+				}
+			} else {
+				x = randomInput(rng, n, tc.cfg.Input)
+			}
 			eps := make([]float32, n*tc.cfg.Latent)
 			fillNormal(eps, rng)
 
@@ -143,6 +159,34 @@ func TestMatchesPyTorch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// partsInput returns n rows of the parts ps, each part missing (NaN) with
+// probability missing, but none in row 0 and all in row 1: Gaussian values
+// around 0.5 with a standard deviation of 1.5, binary 0 or 1, one-hot
+// categories.
+func partsInput(rng *rand.Rand, ps []Part, n int, missing float64) []float32 {
+	var x []float32
+	for r := range n {
+		for _, p := range ps {
+			v := make([]float32, p.Width)
+			switch p.Likelihood {
+			case Gaussian:
+				v[0] = float32(0.5 + 1.5*rng.NormFloat64())
+			case Bernoulli:
+				v[0] = float32(rng.IntN(2))
+			default:
+				v[rng.IntN(p.Width)] = 1
+			}
+			if r == 1 || r != 0 && rng.Float64() < missing {
+				for j := range v {
+					v[j] = float32(math.NaN())
+				}
+			}
+			x = append(x, v...)
+		}
+	}
+	return x
 }
 
 // writeStepInput writes what scripts/torch_reference.py step reads: m's
