@@ -46,7 +46,7 @@ type DataOptions struct {
 var ErrUnknownData = errors.New("unknown data")
 
 // supported lists what --data takes, for errors.
-const supported = "mnist, fashion-mnist, or the path of a table (.csv, .tsv, .txt, gzip-compressed or not), a NumPy array (.npy, .npz) or an image folder"
+const supported = "mnist, fashion-mnist, or the path of a table (.csv, .tsv, .txt, gzip-compressed or not; .parquet), a NumPy array (.npy, .npz) or an image folder"
 
 // data is what a run learns from.
 type data struct {
@@ -71,10 +71,8 @@ func pathKind(path string) (string, error) {
 	switch filepath.Ext(name) {
 	case ".npy", ".npz":
 		return "npy", nil
-	case ".csv", ".tsv", ".tab", ".txt", ".dat":
+	case ".csv", ".tsv", ".tab", ".txt", ".dat", ".parquet":
 		return "table", nil
-	case ".parquet":
-		return "", fmt.Errorf("%w %s: Parquet is not supported yet (want %s)", ErrUnknownData, path, supported)
 	}
 	return "", fmt.Errorf("%w %s: unknown kind of file %q (want %s)", ErrUnknownData, path, filepath.Ext(name), supported)
 }

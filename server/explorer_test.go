@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -349,4 +350,96 @@ func TestExplorerTokenInBrowser(t *testing.T) {
 	br.step("entering the token", chromedp.WaitVisible("#token"), chromedp.SendKeys("#token", "s3cret"), chromedp.Click("#token-form button"))
 	br.ready()
 	br.poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
+}
+
+// TestExplorerTableInBrowser checks the explorer of a table model: the map
+// is coloured by the label, whose names the legend shows; the decoded point
+// is a table of named values, beside those of a clicked test example; a row
+// typed as JSON is encoded, reconstructed and scored column by column; and
+// an interpolation is a table of ten steps.
+func TestExplorerTableInBrowser(t *testing.T) {
+	if findBrowser() == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	m, test := server.NewTableModelForTest(t)
+	h, err := server.New(server.Options{Model: m, Test: test})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t, h)
+	br.ready()
+	text := func(what, expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	br.poll("the origin decoded as a row", `document.getElementById("decoded-row").dataset.z === "0,0"`)
+	cells := text("the decoded row", `Array.from(document.querySelectorAll("#decoded-row tbody tr")).map((r) => r.cells[0].textContent + "=" + r.cells[1].textContent).join(";")`)
+	t.Logf("decoded row: %s", cells)
+	for _, col := range []string{"height=", "weight=", "colour=", "member="} {
+		if !strings.Contains(cells, col) {
+			t.Errorf("decoded row %q lacks column %s", cells, col)
+		}
+	}
+	if hidden := br.eval("images hidden", `["decoded", "draw-panel", "show-grid"].every((id) => document.getElementById(id).hidden) ? 1 : 0`); hidden != 1 {
+		t.Error("the image panels are shown for a table model")
+	}
+	if legend := text("the legend", `document.getElementById("legend").textContent`); legend != "a (30)b (30)" {
+		t.Errorf("legend %q, want the label's names and counts", legend)
+	}
+	// Points of both classes are drawn in their colours.
+	if n := br.eval("classes on the map", `state.byClass.filter((c) => c.length > 0).length`); n != 2 {
+		t.Errorf("%v classes on the map, want 2", n)
+	}
+
+	// Click test example 3: its values, its weight missing, beside the
+	// decoded ones.
+	br.step("scrolling to the map", chromedp.ScrollIntoView("#map"))
+	x := br.eval("point 3 x", `toScreen(state.px[3], state.py[3])[0]`)
+	y := br.eval("point 3 y", `toScreen(state.px[3], state.py[3])[1]`)
+	mx := br.eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
+	my := br.eval("map top", `document.getElementById("map").getBoundingClientRect().top`)
+	br.step("clicking test example 3", chromedp.MouseClickXY(mx+x, my+y, chromedp.ButtonLeft))
+	br.poll("the example pinned", `document.getElementById("pinned-text").textContent.includes("test example")`)
+	br.poll("its values beside the decoded ones", `document.querySelectorAll("#decoded-row thead th").length === 3`)
+	if pinned := text("the pinned text", `document.getElementById("pinned-text").textContent`); !strings.Contains(pinned, "(id p") || !strings.Contains(pinned, ", a") && !strings.Contains(pinned, ", b") {
+		t.Errorf("pinned %q, want the example's id and class", pinned)
+	}
+
+	// A row typed in: its reconstruction and the terms of its columns.
+	br.step("typing a row", chromedp.ScrollIntoView("#row-input"), chromedp.SetValue("#row-input", `{"id": "new", "height": 190, "colour": "red", "member": true}`), chromedp.Click("#row-analyse"))
+	br.poll("its score", `document.getElementById("row-score").textContent.startsWith("−ELBO") && document.getElementById("row-score").textContent.includes("id new")`)
+	recon := text("the reconstruction", `Array.from(document.querySelectorAll("#recon-row tbody tr")).map((r) => Array.from(r.cells).map((c) => c.textContent).join("|")).join(";")`)
+	t.Logf("reconstruction: %s", recon)
+	if !strings.Contains(recon, "height|190|") || !strings.Contains(recon, "weight|—|") || !strings.Contains(recon, "colour|red|") {
+		t.Errorf("reconstruction table %q lacks the row's cells", recon)
+	}
+	br.poll("the row's point on the map", `document.getElementById("row-input").dataset.encoded !== undefined && state.drawn !== null`)
+
+	// Interpolate from the row to the origin.
+	br.step("setting A", chromedp.Click("#set-a"))
+	br.eval("pinning the origin", `(pin([0, 0], "the origin"), 0)`)
+	br.step("setting B", chromedp.Click("#set-b"))
+	br.poll("the interpolation", `document.getElementById("interp-table").dataset.steps === "10"`)
+	if n := br.eval("interpolation columns", `document.querySelectorAll("#interp-table thead th").length`); n != 11 {
+		t.Errorf("interpolation table with %v columns, want 11", n)
+	}
+	if e := br.eval("error banner", `document.getElementById("error").hidden ? 0 : 1`); e != 0 {
+		msg, _ := chromedp.Run(br.ctx, chromedp.TextContent("#error"))
+		t.Errorf("the page shows an error: %s", msg)
+	}
+	eval := br.eval
+	eval("scrolling up", `window.scrollTo(0, 0), 0`)
+	if p := os.Getenv("VAE_SCREENSHOT_TABLE"); p != "" {
+		shot, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(p, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

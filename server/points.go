@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -89,7 +90,7 @@ func (s *Server) pointsJSON() ([]byte, error) {
 	L := s.model.Config.Latent
 	b := []byte(`{"latent":` + strconv.Itoa(L))
 	if s.test == nil {
-		return append(b, `,"n":0,"data":"","labels":[],"mean":[],"pca":null}`+"\n"...), nil
+		return append(b, `,"n":0,"data":"","labels":[],"classes":[],"mean":[],"pca":null}`+"\n"...), nil
 	}
 	t := s.test
 	b = append(b, `,"n":`...)
@@ -103,8 +104,16 @@ func (s *Server) pointsJSON() ([]byte, error) {
 		}
 		b = strconv.AppendInt(b, int64(l), 10)
 	}
-	b = append(b, `],"mean":`...)
-	var err error
+	b = append(b, `],"classes":`...)
+	classes, err := json.Marshal(t.set.ClassNames)
+	if err != nil {
+		return nil, err
+	}
+	if t.set.ClassNames == nil {
+		classes = []byte("[]")
+	}
+	b = append(b, classes...)
+	b = append(b, `,"mean":`...)
 	if b, err = appendMatrix(b, t.mean, L); err != nil {
 		return nil, fmt.Errorf("the latent means of %s: %w", t.set.Name, err)
 	}
@@ -128,9 +137,39 @@ func (s *Server) pointList(c *call) error {
 type Point struct {
 	Index  int       `json:"index"`
 	Label  *int      `json:"label,omitempty"`
-	Input  []float32 `json:"input"`
+	Class  string    `json:"class,omitempty"` // the label's name, when the test set names its classes
+	ID     string    `json:"id,omitempty"`    // the example's id (a table row's id cell), when it has one
+	Input  Values    `json:"input"`
+	Row    any       `json:"row,omitempty"` // a table model's example: its cells, column → value, decoded from Input
 	Mean   []float32 `json:"mean"`
 	LogVar []float32 `json:"log_var"`
+}
+
+// Values are numbers written to JSON with null for NaN: a missing cell of
+// a table's encoded row.
+type Values []float32
+
+// MarshalJSON writes v as a JSON array, NaN as null.
+func (v Values) MarshalJSON() ([]byte, error) {
+	if v == nil {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, 2+12*len(v))
+	b = append(b, '[')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(float64(x)) {
+			b = append(b, "null"...)
+			continue
+		}
+		var err error
+		if b, err = appendFloat(b, x); err != nil {
+			return nil, fmt.Errorf("value %d: %w", i, err)
+		}
+	}
+	return append(b, ']'), nil
 }
 
 func (s *Server) point(c *call) error {
@@ -147,6 +186,19 @@ func (s *Server) point(c *call) error {
 	if t.set.Labels != nil {
 		l := int(t.set.Labels[i])
 		p.Label = &l
+		if l < len(t.set.ClassNames) {
+			p.Class = t.set.ClassNames[l]
+		}
+	}
+	if t.set.IDs != nil {
+		p.ID = t.set.IDs[i]
+	}
+	if s.tab != nil {
+		row, err := s.tab.decodeRow(p.Input)
+		if err != nil {
+			return err
+		}
+		p.Row = row
 	}
 	return c.writeJSON(p)
 }

@@ -44,16 +44,23 @@ type contentKind int
 const (
 	contentJSON contentKind = iota
 	contentMultipart
+	contentCSV // text/csv or text/tab-separated-values: the rows of a table
 )
 
 // requestContent reads the Content-Type of a POST: application/json, or
-// multipart/form-data where multipartOK. Any other type is refused, none
-// included: a web page of another site can send text/plain or
+// where inputsOK, multipart/form-data (PNG images), or text/csv and
+// text/tab-separated-values (rows of a table; refused unless table, the
+// model is a table model). It returns the kind, and the boundary of a
+// multipart body or the delimiter of a CSV one. Any other type is refused,
+// none included: a web page of another site can send text/plain or
 // application/x-www-form-urlencoded without the browser asking the server
 // first, but not these.
-func requestContent(r *http.Request, multipartOK bool) (contentKind, string, error) {
+func requestContent(r *http.Request, inputsOK, table bool) (contentKind, string, error) {
 	want := "application/json"
-	if multipartOK {
+	switch {
+	case inputsOK && table:
+		want += " or text/csv (rows of the table)"
+	case inputsOK:
 		want += " or multipart/form-data (PNG images)"
 	}
 	ct := r.Header.Get("Content-Type")
@@ -61,19 +68,28 @@ func requestContent(r *http.Request, multipartOK bool) (contentKind, string, err
 		return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("missing, want %s%s", want, curlHint)}
 	}
 	mt, params, err := mime.ParseMediaType(ct)
+	utf8Only := func(kind contentKind, param string) (contentKind, string, error) {
+		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") {
+			return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("charset %s, want utf-8", cs)}
+		}
+		return kind, param, nil
+	}
 	switch {
 	case err != nil:
 		return 0, "", badRequest("Content-Type", "%q: %v", ct, err)
 	case mt == "application/json":
-		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") {
-			return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("charset %s, want utf-8", cs)}
-		}
-		return contentJSON, "", nil
-	case mt == "multipart/form-data" && multipartOK:
+		return utf8Only(contentJSON, "")
+	case mt == "multipart/form-data" && inputsOK:
 		if params["boundary"] == "" {
 			return 0, "", badRequest("Content-Type", "multipart/form-data without a boundary")
 		}
 		return contentMultipart, params["boundary"], nil
+	case (mt == "text/csv" || mt == "text/tab-separated-values") && inputsOK && !table:
+		return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("%s, but the model was not trained on a table; want %s", mt, want)}
+	case mt == "text/csv" && inputsOK:
+		return utf8Only(contentCSV, ",")
+	case mt == "text/tab-separated-values" && inputsOK:
+		return utf8Only(contentCSV, "\t")
 	}
 	if mt == "application/x-www-form-urlencoded" {
 		return 0, "", &apiError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Message: fmt.Sprintf("%s (what curl -d sends), want %s%s", mt, want, curlHint)}

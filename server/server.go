@@ -21,6 +21,30 @@
 //	GET  /healthz         "ok"
 //	GET  /metrics         Prometheus metrics
 //
+// # Table models
+//
+// A model trained on a table (vae.Model.Table set) also takes its rows as
+// they are in the file, encoded with the model's schema: in a JSON body, the
+// field "rows" instead of "inputs", an array of objects keyed by column name
+// whose values are strings, numbers, booleans or null (missing, as is a
+// column left out); or a text/csv (or text/tab-separated-values) body, a
+// header line and one record per row, its columns in any order, with the
+// other fields of /v1/score in the URL's query (/v1/score?k=100):
+//
+//	POST /v1/score  {"rows": [{"id": "7", "height": 182.5, "colour": "red", "member": true}…]}
+//	POST /v1/score  id,height,colour,member⏎7,182.5,red,true⏎…
+//
+// A cell that does not encode is a 400 naming it: "rows[3].colour" or
+// "line 4, column colour". /v1/score adds to each score the reconstruction
+// term of each model column ("parts") and the row's "id" when the schema
+// has an id column and the row gives it; /v1/reconstruct, /v1/decode and
+// /v1/sample add to the encoded means ("outputs") "rows", the means in the
+// original units: numbers for numeric columns, the likeliest category for
+// the others. GET /v1/model describes the schema's model columns and
+// label ("table"), GET /v1/points names the label's classes and
+// GET /v1/points/{i} gives the test row's cells ("row") and id. The
+// encoded "inputs" still work, but cannot say that a cell is missing.
+//
 // A request the server refuses gets a 4xx status (503 when it is too busy)
 // and the JSON body {"error": "FIELD: what is wrong", "field": "FIELD"},
 // where FIELD names the element at fault, e.g. "inputs[2][5]", "image[0]"
@@ -169,6 +193,7 @@ type Server struct {
 	log        *slog.Logger
 	points     []byte // the JSON of GET /v1/points, made once
 	test       *testPoints
+	tab        *tableCodec // a table model's schema, else nil
 
 	// testHookWork, if set, is called by each /v1 request once it holds
 	// the slot it computes in.
@@ -235,6 +260,13 @@ func New(opts Options) (*Server, error) {
 		log:        opts.Logger,
 	}
 	s.h, s.w = run.ImageShape(opts.Model.Config.Input)
+	if opts.Model.Table != nil {
+		tab, err := newTableCodec(opts.Model)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.tab, s.h, s.w = tab, 1, opts.Model.Config.Input
+	}
 	if opts.Test != nil {
 		tp, err := newTestPoints(opts.Model, opts.Test)
 		if err != nil {
@@ -372,7 +404,7 @@ func (s *Server) serveAPI(e endpoint, w http.ResponseWriter, r *http.Request) er
 		http.NewResponseController(w).SetReadDeadline(time.Time{})
 	case e.body != noBody:
 		var err error
-		if c.kind, c.boundary, err = requestContent(r, e.body == jsonOrImages); err != nil {
+		if c.kind, c.boundary, err = requestContent(r, e.body == jsonOrImages, s.tab != nil); err != nil {
 			return err
 		}
 		if err := c.readBody(); err != nil {
@@ -432,8 +464,21 @@ const maxJSONNumber = 16
 // checkMemory refuses a request whose buffers, floats float32 numbers and
 // jsonFloats of them written out, do not fit the memory budget. what names
 // the request as the client made it.
-func (s *Server) checkMemory(what string, floats, jsonFloats int64) error {
-	return s.checkBudget("request", what, budget.Add(budget.Mul(floats, 4), budget.Mul(jsonFloats, maxJSONNumber)))
+func (s *Server) checkMemory(what string, floats, jsonFloats int64, other ...int64) error {
+	bytes := budget.Add(budget.Mul(floats, 4), budget.Mul(jsonFloats, maxJSONNumber))
+	for _, b := range other {
+		bytes = budget.Add(bytes, b)
+	}
+	return s.checkBudget("request", what, bytes)
+}
+
+// rowsBytes is the most bytes that n rows of a table model's outputs take
+// decoded in a response; 0 for another model.
+func (s *Server) rowsBytes(n int) int64 {
+	if s.tab == nil {
+		return 0
+	}
+	return budget.Mul(int64(n), s.tab.rowBytes)
 }
 
 // checkBudget refuses bytes over the memory budget, as budget.Check does,
@@ -451,6 +496,7 @@ type batch struct {
 	n      int
 	x      []float32
 	images *imageForm
+	ids    []string   // a table's rows: their id cells, or nil
 	o      jsonObject // the other fields
 }
 
@@ -471,12 +517,28 @@ func (c *call) values(b *batch) ([]float32, error) {
 }
 
 // inputs reads the inputs of a request: the field "inputs" of a JSON body,
-// or the PNG images of a multipart one, whose pixels it bounds. It returns
-// them with the other fields, those named in extra, as raw JSON (a form
-// value is taken as the JSON text it holds).
+// or the PNG images of a multipart one, whose pixels it bounds; for a table
+// model, also the field "rows" of a JSON body, or the records of a CSV one.
+// It returns them with the other fields, those named in extra, as raw JSON
+// (a form value, or for a CSV body a parameter of the URL's query, is taken
+// as the JSON text it holds).
 func (c *call) inputs(extra ...string) (*batch, error) {
 	s := c.s
+	if c.kind == contentCSV {
+		o, err := c.queryFields(extra...)
+		if err != nil {
+			return nil, err
+		}
+		in, err := s.tab.readCSV(c.body, []rune(c.boundary)[0], s.opts.MaxBatch)
+		if err != nil {
+			return nil, err
+		}
+		return &batch{n: in.n, x: in.x, ids: in.ids, o: o}, nil
+	}
 	if c.kind == contentMultipart {
+		if s.tab != nil {
+			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: "the model was trained on a table; send rows, as JSON or text/csv"}
+		}
 		if s.h*s.w != s.model.Config.Input || s.h == 1 {
 			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: fmt.Sprintf("the model's input (%d values) is not a square image; send JSON", s.model.Config.Input)}
 		}
@@ -503,15 +565,48 @@ func (c *call) inputs(extra ...string) (*batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.allow(append([]string{"inputs"}, extra...)...); err != nil {
+	fields := append([]string{"inputs"}, extra...)
+	if _, ok := o["rows"]; ok && s.tab == nil {
+		return nil, badRequest("rows", "the model was not trained on a table; send inputs")
+	}
+	if s.tab != nil {
+		fields = append(fields, "rows")
+	}
+	if err := o.allow(fields...); err != nil {
 		return nil, err
 	}
+	if raw, ok := o["rows"]; ok {
+		if _, both := o["inputs"]; both {
+			return nil, badRequest("rows", "given with inputs; send one of them")
+		}
+		in, err := s.tab.parseRows(raw, s.opts.MaxBatch)
+		if err != nil {
+			return nil, err
+		}
+		return &batch{n: in.n, x: in.x, ids: in.ids, o: o}, nil
+	}
 	lo, hi := 0.0, 1.0 // a Bernoulli model's inputs are probabilities
-	if s.model.Config.Likelihood == vae.Gaussian {
+	if s.model.Config.Likelihood == vae.Gaussian || len(s.model.Config.Parts) > 0 {
 		lo, hi = -maxGaussianInput, maxGaussianInput
 	}
 	x, n, err := parseMatrix(o["inputs"], matrixSpec{field: "inputs", cols: s.model.Config.Input, maxRows: s.opts.MaxBatch, lo: lo, hi: hi, what: "the model's input size"})
+	if err == nil && s.tab != nil {
+		err = s.tab.checkInputs(x)
+	}
 	return &batch{n: n, x: x, o: o}, err
+}
+
+// queryFields reads the parameters of the URL's query, for a request whose
+// body holds no other fields (CSV), as the raw JSON of the fields named.
+func (c *call) queryFields(names ...string) (jsonObject, error) {
+	o := jsonObject{}
+	for k, vs := range c.r.URL.Query() {
+		if len(vs) > 1 {
+			return nil, badRequest(k, "given twice")
+		}
+		o[k] = []byte(vs[0])
+	}
+	return o, o.allow(names...)
 }
 
 // jsonFields reads a JSON body with the given fields.
@@ -564,7 +659,7 @@ func (s *Server) decode(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkMemory(fmt.Sprintf("decoding %d latents with %s", n, s.model.Config), budget.Mul(int64(n), int64(D)), budget.Mul(int64(n), int64(D))); err != nil {
+	if err := s.checkMemory(fmt.Sprintf("decoding %d latents with %s", n, s.model.Config), budget.Mul(int64(n), int64(D)), budget.Mul(int64(n), int64(D)), s.rowsBytes(n)); err != nil {
 		return err
 	}
 	if err := c.work(false, ""); err != nil {
@@ -578,7 +673,7 @@ func (s *Server) decode(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.writeMatrices([]string{"outputs"}, [][]float32{out}, D)
+	return c.writeOutputs(out)
 }
 
 func (s *Server) reconstruct(c *call) error {
@@ -587,7 +682,7 @@ func (s *Server) reconstruct(c *call) error {
 		return err
 	}
 	D := s.model.Config.Input
-	if err := s.checkMemory(fmt.Sprintf("reconstructing %d inputs with %s", b.n, s.model.Config), budget.Mul(2, int64(b.n), int64(D)), budget.Mul(int64(b.n), int64(D))); err != nil {
+	if err := s.checkMemory(fmt.Sprintf("reconstructing %d inputs with %s", b.n, s.model.Config), budget.Mul(2, int64(b.n), int64(D)), budget.Mul(int64(b.n), int64(D)), s.rowsBytes(b.n)); err != nil {
 		return err
 	}
 	if err := c.work(b.pixels() > heavyPixels, fmt.Sprintf("reconstructing %d images of %d pixels", b.n, b.pixels())); err != nil {
@@ -607,7 +702,7 @@ func (s *Server) reconstruct(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.writeMatrices([]string{"outputs"}, [][]float32{out}, D)
+	return c.writeOutputs(out)
 }
 
 const wantSeed = "a whole number ≥ 0"
@@ -631,7 +726,7 @@ func (s *Server) sample(c *call) error {
 		return tooLarge("n", "%d samples, more than the limit of %d per request (raise it with --max-batch)", n, s.opts.MaxBatch)
 	}
 	D := s.model.Config.Input
-	if err := s.checkMemory(fmt.Sprintf("sampling %d images with %s", n, s.model.Config), budget.Mul(int64(n), int64(D)), budget.Mul(int64(n), int64(D))); err != nil {
+	if err := s.checkMemory(fmt.Sprintf("sampling %d images with %s", n, s.model.Config), budget.Mul(int64(n), int64(D)), budget.Mul(int64(n), int64(D)), s.rowsBytes(n)); err != nil {
 		return err
 	}
 	if err := c.work(false, ""); err != nil {
@@ -647,13 +742,18 @@ func (s *Server) sample(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.writeMatrices([]string{"outputs"}, [][]float32{out}, D)
+	return c.writeOutputs(out)
 }
 
 // Score is the score of one input in a /v1/score response.
 type Score struct {
+	ID       string   `json:"id,omitempty"` // a table model's row: its id cell, when the schema has an id column and the row gave it
 	vae.Loss          // the negative ELBO with one draw of ε, and its two terms
 	NLL      *float64 `json:"nll,omitempty"` // the importance-weighted −log p(x) with k samples, when k > 0
+	// Parts, for a table model, is the reconstruction term of each model
+	// column (0 where the cell is missing); they add up to Recon: which
+	// columns make the row unlikely.
+	Parts map[string]float32 `json:"parts,omitempty"`
 }
 
 func (s *Server) score(c *call) error {
@@ -697,9 +797,28 @@ func (s *Server) score(c *call) error {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	scores := make([]Score, n)
 	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
-		losses, err := s.model.Scores(x[lo*D:hi*D], rng) // draws as Scores(x, rng) does
+		if s.tab == nil {
+			losses, err := s.model.Scores(x[lo*D:hi*D], rng) // draws as Scores(x, rng) does
+			for i, l := range losses {
+				scores[lo+i].Loss = l
+			}
+			return err
+		}
+		losses, parts, err := s.model.PartScores(x[lo*D:hi*D], rng) // draws as Scores does
+		P := len(s.tab.features)
 		for i, l := range losses {
-			scores[lo+i].Loss = l
+			sc := &scores[lo+i]
+			sc.Loss, sc.Parts = l, make(map[string]float32, P)
+			for j, f := range s.tab.features {
+				v := parts[i*P+j]
+				if !finite(float64(v)) {
+					return fmt.Errorf("the score of input %d, column %s, is not finite", lo+i, f.Name)
+				}
+				sc.Parts[f.Name] = v
+			}
+			if b.ids != nil {
+				sc.ID = b.ids[lo+i]
+			}
 		}
 		return err
 	})
@@ -732,7 +851,8 @@ type ModelResponse struct {
 	Config       vae.Config `json:"config"`
 	Architecture string     `json:"architecture"` // e.g. "784-512-2"
 	Image        *ImageSize `json:"image,omitempty"`
-	TestPoints   int        `json:"test_points"` // test examples on the explorer's map
+	TestPoints   int        `json:"test_points"`     // test examples on the explorer's map
+	Table        *TableInfo `json:"table,omitempty"` // a table model's columns
 	Info
 }
 
@@ -750,12 +870,46 @@ func (s *Server) modelInfo(c *call) error {
 	if s.test != nil {
 		resp.TestPoints = s.test.set.N
 	}
+	if s.tab != nil {
+		resp.Table = s.tab.info()
+		if s.test != nil {
+			resp.Table.Classes = s.test.set.ClassNames
+		}
+	}
 	return c.writeJSON(resp)
 }
 
 // writeMatrices writes the JSON object whose field names[i] is the matrix
 // ms[i] of rows of cols numbers, refusing non-finite values.
 func (c *call) writeMatrices(names []string, ms [][]float32, cols int) error {
+	b, err := appendMatrices(names, ms, cols)
+	if err != nil {
+		return err
+	}
+	return c.writeBody(append(b, '}', '\n'))
+}
+
+// writeOutputs writes out [n, Input], the means of p(x|z), as the field
+// "outputs", and for a table model also decoded as the field "rows".
+func (c *call) writeOutputs(out []float32) error {
+	if c.s.tab == nil {
+		return c.writeMatrices([]string{"outputs"}, [][]float32{out}, c.s.model.Config.Input)
+	}
+	b, err := appendMatrices([]string{"outputs"}, [][]float32{out}, c.s.model.Config.Input)
+	if err != nil {
+		return err
+	}
+	b = append(b, `,"rows":`...)
+	if b, err = c.s.tab.appendRows(b, out); err != nil {
+		return fmt.Errorf("rows: %w", err)
+	}
+	return c.writeBody(append(b, '}', '\n'))
+}
+
+// appendMatrices returns the start of the JSON object whose field names[i]
+// is the matrix ms[i] of rows of cols numbers, without its closing brace,
+// refusing non-finite values.
+func appendMatrices(names []string, ms [][]float32, cols int) ([]byte, error) {
 	size := 2
 	for _, m := range ms {
 		size += 12*len(m) + 3*len(m)/cols + 16
@@ -770,11 +924,10 @@ func (c *call) writeMatrices(names []string, ms [][]float32, cols int) error {
 		b = append(b, ':')
 		var err error
 		if b, err = appendMatrix(b, m, cols); err != nil {
-			return fmt.Errorf("%s: %w", names[i], err)
+			return nil, fmt.Errorf("%s: %w", names[i], err)
 		}
 	}
-	b = append(b, '}', '\n')
-	return c.writeBody(b)
+	return b, nil
 }
 
 // appendMatrix appends m [n, cols] as a JSON array of rows.
@@ -789,18 +942,27 @@ func appendMatrix(b []byte, m []float32, cols int) ([]byte, error) {
 		default:
 			b = append(b, ',')
 		}
-		f := float64(v)
-		if !finite(f) {
-			return nil, fmt.Errorf("value %d is %v", i, v)
+		var err error
+		if b, err = appendFloat(b, v); err != nil {
+			return nil, fmt.Errorf("value %d: %w", i, err)
 		}
-		// encoding/json's choice of format, for float32
-		format := byte('f')
-		if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-			format = 'e'
-		}
-		b = strconv.AppendFloat(b, f, format, -1, 32)
 	}
 	return append(b, "]]"...), nil
+}
+
+// appendFloat appends v as encoding/json writes a float32, refusing a
+// non-finite value.
+func appendFloat(b []byte, v float32) ([]byte, error) {
+	f := float64(v)
+	if !finite(f) {
+		return nil, fmt.Errorf("%v is not finite", v)
+	}
+	// encoding/json's choice of format, for float32
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, f, format, -1, 32), nil
 }
 
 // ListenAndServe serves h on addr until ctx is done; then it stops taking

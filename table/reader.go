@@ -26,12 +26,13 @@ const maxLine = 64 << 20
 // detection compares the first with.
 const lookahead = 20
 
-// A Reader reads the records of a delimited text file one at a time, so
-// that files of any size can be encoded in a stream. Cells are trimmed of
-// surrounding spaces.
+// A Reader reads the records of a delimited text file (or of a Parquet
+// file: NewParquetReader) one at a time, so that files of any size can be
+// encoded in a stream. Cells are trimmed of surrounding spaces.
 type Reader struct {
 	name    string
 	csv     *csv.Reader
+	src     source // instead of csv, if set
 	gz      *gzip.Reader
 	file    io.Closer
 	columns []string
@@ -45,14 +46,28 @@ type Reader struct {
 	line         int
 }
 
+// A source gives the records of a Reader that does not read delimited text.
+type source interface {
+	// next returns the next record, with one cell per column trimmed of
+	// surrounding spaces, and its line, or io.EOF after the last.
+	next() ([]string, int, error)
+	Close() error
+}
+
 // Open opens the file at path for reading as a table. A gzip-compressed
-// file is recognised by its first bytes, whatever its name.
+// file is recognised by its first bytes, whatever its name, as is a Parquet
+// file (or by its name ending in .parquet), which NewParquetReader reads.
 func Open(path string, opts Options) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReader(f, path, opts)
+	var r *Reader
+	if isParquet(f, path) {
+		r, err = openParquet(f, path, opts)
+	} else {
+		r, err = NewReader(f, path, opts)
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -138,8 +153,12 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	return t, nil
 }
 
-// read returns the next record of the csv reader and the line it starts on.
+// read returns the next record of the csv reader (or the source) and the
+// line it starts on.
 func (r *Reader) read() ([]string, int, error) {
+	if r.src != nil {
+		return r.src.next()
+	}
 	rec, err := r.csv.Read()
 	if err != nil {
 		if err == io.EOF {
@@ -202,8 +221,10 @@ func (r *Reader) Next() ([]string, error) {
 		if rec, r.line, err = r.read(); err != nil {
 			return nil, err
 		}
-		for i, c := range rec {
-			rec[i] = strings.TrimSpace(c)
+		if r.src == nil { // a source trims its cells
+			for i, c := range rec {
+				rec[i] = strings.TrimSpace(c)
+			}
 		}
 	}
 	if len(rec) != len(r.columns) {
@@ -217,7 +238,8 @@ func (r *Reader) Next() ([]string, error) {
 }
 
 // Line returns the line on which the record that Next returned last
-// starts, counting from 1 with the header.
+// starts, counting from 1 with the header; for a Parquet file, the row's
+// number (from 1) plus 1, as if it had a header line.
 func (r *Reader) Line() int { return r.line }
 
 // IsMissing reports whether cell is one of the Options' missing cells.
@@ -229,6 +251,9 @@ func (r *Reader) Close() error {
 	var err error
 	if r.gz != nil {
 		err = r.gz.Close()
+	}
+	if r.src != nil {
+		err = r.src.Close()
 	}
 	if r.file != nil {
 		if e := r.file.Close(); err == nil {
@@ -311,5 +336,10 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 }
 
 // Delimiter returns the delimiter the Reader splits fields at, given or
-// detected.
-func (r *Reader) Delimiter() rune { return r.csv.Comma }
+// detected; ',' for a Parquet file.
+func (r *Reader) Delimiter() rune {
+	if r.csv == nil {
+		return ','
+	}
+	return r.csv.Comma
+}

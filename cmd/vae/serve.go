@@ -53,7 +53,10 @@ func newServe(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		Long: `Serve a model over HTTP: the JSON API under /v1 (encode, decode,
 reconstruct, sample, score, model), /healthz, /metrics, and the latent-space
 explorer at /. The explorer maps the test set of the run's spec.json beside
-the model, or the one --data names. With --token (or $VAE_TOKEN) every /v1
+the model, or the one --data names. A model trained on a table takes its
+rows as JSON objects ({"rows": [{"column": value…}…]}) or as a CSV body
+(Content-Type: text/csv), and answers decoded rows besides the encoded values;
+its map is coloured by the run's label column. With --token (or $VAE_TOKEN) every /v1
 request must carry "Authorization: Bearer TOKEN". Requests must name the
 server by a loopback name (localhost, 127.0.0.1, [::1]) or one given with
 --allow-host, and the /v1 endpoints answer only the explorer, not other web
@@ -61,7 +64,8 @@ pages. Ctrl-C or SIGTERM lets the requests under way finish (for at most
 --drain), then exits 0; a second Ctrl-C exits at once with status 1.`,
 		Example: `  vae serve runs/mnist-512-2                    # http://127.0.0.1:8080/
   vae serve --addr :8080 --allow-host vae.example --token s3cret runs/mnist-512-2/model.safetensors
-  curl -s --json '{"n":1,"seed":7}' http://127.0.0.1:8080/v1/sample`,
+  curl -s --json '{"n":1,"seed":7}' http://127.0.0.1:8080/v1/sample
+  curl -s -H 'Content-Type: text/csv' --data-binary @rows.csv http://127.0.0.1:8080/v1/score   # a table model`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if o.maxBatch < 1 || o.maxBody < 1 || o.maxPixels < 1 || o.maxK < 1 || o.maxSamples < 1 {
@@ -103,7 +107,7 @@ pages. Ctrl-C or SIGTERM lets the requests under way finish (for at most
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&o.token, "token", "", "bearer token required on /v1/* (default $VAE_TOKEN; empty: none)")
 	f.StringArrayVar(&o.allowHosts, "allow-host", nil, "a name the server may be reached by besides localhost, 127.0.0.1 and [::1] (repeat for more; * for any)")
-	f.StringVar(&o.data, "data", "", "test set of the explorer's map: mnist or fashion-mnist (default: the run's)")
+	f.StringVar(&o.data, "data", "", "test set of the explorer's map: mnist, fashion-mnist or a file (default: the run's)")
 	f.StringVar(&o.dataDir, "data-dir", "", "folder with the IDX files (default $VAE_DATA, else the cache, else download)")
 	f.BoolVar(&o.noData, "no-data", false, "serve the API without loading a test set (no map)")
 	f.IntVar(&o.maxBatch, "max-batch", server.DefaultMaxBatch, "most rows, images or samples in one request")

@@ -263,3 +263,67 @@ func TestServeFlags(t *testing.T) {
 		t.Errorf("k = 11 with --max-samples 10: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestServeTable serves a run trained on a table: the map's test set is
+// the table's, coloured by its label, and the API takes rows as CSV and as
+// JSON objects.
+func TestServeTable(t *testing.T) {
+	dir := t.TempDir()
+	data := writeMixedCSV(t, dir, 300)
+	runDir := filepath.Join(dir, "run")
+	if code, _, errs := runVAE(context.Background(), "train", "--data", data, "--id", "id", "--label", "colour", "--hidden", "8", "--epochs", "1", "--out", runDir); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	url, stop := serveVAE(t, runDir)
+	send := func(method, path, contentType, body string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	var info struct {
+		TestPoints int `json:"test_points"`
+		Table      *struct {
+			Columns []struct{ Name string } `json:"columns"`
+			Label   string                  `json:"label"`
+			Classes []string                `json:"classes"`
+		} `json:"table"`
+	}
+	send("GET", "/v1/model", "", "", &info)
+	if info.Table == nil || len(info.Table.Columns) != 3 || info.Table.Label != "colour" || len(info.Table.Classes) == 0 || info.TestPoints == 0 {
+		t.Errorf("/v1/model: %+v", info)
+	}
+	var scores struct {
+		Scores []struct {
+			ID    string             `json:"id"`
+			Parts map[string]float64 `json:"parts"`
+		} `json:"scores"`
+	}
+	send("POST", "/v1/score", "text/csv", "id,height,price,member\np1,171.2,60,yes\np2,,80,no\n", &scores)
+	if len(scores.Scores) != 2 || scores.Scores[1].ID != "p2" || len(scores.Scores[0].Parts) != 3 {
+		t.Errorf("/v1/score of a CSV: %+v", scores)
+	}
+	var rec struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	send("POST", "/v1/reconstruct", "application/json", `{"rows": [{"height": 180, "member": "yes"}]}`, &rec)
+	if len(rec.Rows) != 1 || rec.Rows[0]["member"] == nil || rec.Rows[0]["price"] == nil {
+		t.Errorf("/v1/reconstruct of a JSON row: %+v", rec)
+	}
+	if code, stderr := stop(); code != 0 {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

@@ -18,6 +18,10 @@ const state = {
   drawn: null,     // {u, v} of the drawing's encoding
   drawnZ: null,    // the drawing's encoding
   a: null, b: null, // interpolation ends
+  table: null,     // a table model's columns (model.table), else null
+  pinnedRow: null, // the pinned test example's row, column → value (table models)
+  pinnedName: "",  // its name in the decoded table's header
+  decodedRow: null, // the latest decoded row (table models)
   token: sessionStorage.getItem("vae-token") || "",
 };
 
@@ -69,6 +73,48 @@ function paint(canvas, images, perRow) {
     }
   });
   ctx.putImageData(img, 0, 0);
+}
+
+// ---- table rows ----
+
+// cellText formats a cell of a decoded row: a number to 4 significant
+// digits, a category as it is, a missing value as a dash.
+function cellText(v) {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  return String(v);
+}
+
+// renderCells fills the <table> el with a header row and rows of cells.
+function renderCells(el, head, rows) {
+  el.textContent = "";
+  const thead = el.createTHead().insertRow();
+  for (const h of head) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    thead.append(th);
+  }
+  const body = el.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    r.forEach((v, k) => {
+      const td = tr.insertCell();
+      td.textContent = k === 0 ? String(v) : cellText(v);
+      if (k > 0 && (typeof v === "number" || v === null || v === undefined)) td.className = "num";
+    });
+  }
+}
+
+// showDecodedRow shows the decoded row beside the pinned test example's.
+function showDecodedRow(row) {
+  state.decodedRow = row;
+  const head = ["column", "decoded"];
+  if (state.pinnedRow) head.push(state.pinnedName);
+  renderCells($("decoded-row"), head, state.table.columns.map((c) => {
+    const r = [c.name, row[c.name]];
+    if (state.pinnedRow) r.push(state.pinnedRow[c.name]);
+    return r;
+  }));
 }
 
 // ---- projection between latent space and the map ----
@@ -187,13 +233,15 @@ function drawMap() {
     const { cx, cy, scale } = state.view;
     const hx = W / 2 - cx * scale, hy = H / 2 + cy * scale;
     const byClass = state.byClass;
+    // a table's few points drawn larger
+    const r = state.table && state.pts.n < 5000 ? 2 : 1, d = state.table && state.pts.n < 5000 ? 4 : 2.5;
     for (let c = 0; c < byClass.length; c++) {
       mctx.fillStyle = COLORS[c % COLORS.length];
       const idx = byClass[c];
       for (let k = 0; k < idx.length; k++) {
         const i = idx[k];
         const x = state.px[i] * scale + hx, y = hy - state.py[i] * scale;
-        if (x >= -2 && x <= W + 2 && y >= -2 && y <= H + 2) mctx.fillRect(x - 1, y - 1, 2.5, 2.5);
+        if (x >= -2 && x <= W + 2 && y >= -2 && y <= H + 2) mctx.fillRect(x - r, y - r, d, d);
       }
     }
   }
@@ -229,7 +277,12 @@ async function pumpDecode() {
     decoder.busy = true;
     try {
       const r = await api("/v1/decode", { latents: [z] });
-      paint($("decoded"), r.outputs);
+      if (state.table) {
+        showDecodedRow(r.rows[0]);
+        $("decoded-row").dataset.z = z.join(",");
+      } else {
+        paint($("decoded"), r.outputs);
+      }
       $("decoded").dataset.z = z.join(",");
       $("z-text").textContent = "z = [" + z.map((v) => v.toFixed(2)).join(", ") + "]";
     } catch (e) {
@@ -302,6 +355,7 @@ function nearestPoint(sx, sy, radius) {
 }
 
 function pin(z, what) {
+  state.pinnedRow = null;
   state.z = z.slice();
   state.pin = toUV(state.z);
   $("pinned-text").textContent = "pinned: " + what;
@@ -314,7 +368,16 @@ function pin(z, what) {
 async function pinTestPoint(i) {
   try {
     const p = await api("/v1/points/" + i);
-    pin(p.mean, `test example ${i}` + (p.label !== undefined ? `, label ${p.label}` : "") + " (its input below)");
+    const label = p.class !== undefined ? `, ${p.class}` : p.label !== undefined ? `, label ${p.label}` : "";
+    const id = p.id !== undefined ? ` (id ${p.id})` : "";
+    if (state.table) {
+      pin(p.mean, `test example ${i}${id}${label} (its values beside the decoded ones)`);
+      state.pinnedRow = p.row;
+      state.pinnedName = `example ${i}` + (p.id !== undefined ? ` (id ${p.id})` : "");
+      if (state.decodedRow) showDecodedRow(state.decodedRow);
+      return;
+    }
+    pin(p.mean, `test example ${i}${id}${label} (its input below)`);
     $("pinned-input").hidden = false;
     paint($("pinned-input"), [p.input]);
   } catch (e) {
@@ -457,13 +520,23 @@ async function analyse(body, form) {
   try {
     const call = (path) => form ? api(path, undefined, form()) : api(path, body);
     const [enc, rec, sc] = await Promise.all([call("/v1/encode"), call("/v1/reconstruct"), call("/v1/score")]);
-    paint($("recon"), rec.outputs);
     const s = sc.scores[0];
-    $("score").textContent = `−ELBO ${s.loss.toFixed(1)} nats\n= recon ${s.recon.toFixed(1)} + KL ${s.kl.toFixed(1)}`;
+    const text = `−ELBO ${s.loss.toFixed(1)} nats\n= recon ${s.recon.toFixed(1)} + KL ${s.kl.toFixed(1)}`;
     state.drawnZ = enc.mean[0];
     state.drawn = toUV(state.drawnZ);
-    $("draw").dataset.encoded = enc.mean[0].join(",");
-    pin(enc.mean[0], "the drawing's encoding (red ring)");
+    if (state.table) {
+      const input = body.rows[0];
+      $("row-score").textContent = text + (s.id !== undefined ? ` (id ${s.id})` : "");
+      renderCells($("recon-row"), ["column", "input", "reconstruction", "recon term"],
+        state.table.columns.map((c) => [c.name, input[c.name], rec.rows[0][c.name], s.parts ? Number(s.parts[c.name].toFixed(3)) : null]));
+      $("row-input").dataset.encoded = enc.mean[0].join(",");
+      pin(enc.mean[0], "the row's encoding (red ring)");
+    } else {
+      paint($("recon"), rec.outputs);
+      $("score").textContent = text;
+      $("draw").dataset.encoded = enc.mean[0].join(",");
+      pin(enc.mean[0], "the drawing's encoding (red ring)");
+    }
     redraw();
   } catch (e) {
     showError(e);
@@ -485,6 +558,12 @@ async function interpolate() {
   }
   try {
     const r = await api("/v1/decode", { latents: zs });
+    if (state.table) {
+      const head = ["column"].concat(zs.map((_, k) => k === 0 ? "A" : k === steps - 1 ? "B" : String(k)));
+      renderCells($("interp-table"), head, state.table.columns.map((c) => [c.name].concat(r.rows.map((row) => row[c.name]))));
+      $("interp-table").dataset.steps = String(r.rows.length);
+      return;
+    }
     paint($("interp"), r.outputs);
   } catch (e) {
     showError(e);
@@ -546,7 +625,8 @@ function buildLegend() {
     if (idx.length === 0) return;
     const s = document.createElement("span");
     s.style.setProperty("--c", COLORS[c % COLORS.length]);
-    s.textContent = `${c} (${idx.length})`;
+    const names = state.pts.classes || [];
+    s.textContent = `${c < names.length ? names[c] : c} (${idx.length})`;
     box.append(s);
   });
 }
@@ -562,6 +642,39 @@ $("token-form").addEventListener("submit", (e) => {
   start();
 });
 
+// ---- a row of a table model ----
+
+$("row-analyse").addEventListener("click", () => {
+  let row;
+  try {
+    row = JSON.parse($("row-input").value);
+  } catch (e) {
+    showError(new Error("the row is not JSON: " + e.message));
+    return;
+  }
+  $("error").hidden = true;
+  analyse({ rows: [row] });
+});
+
+$("row-from-pin").addEventListener("click", () => {
+  const row = state.pinnedRow || state.decodedRow;
+  if (row) $("row-input").value = JSON.stringify(row, null, 1);
+});
+
+// setupTable turns the page to a table model: tables of named values
+// instead of images, a row to edit instead of a drawing.
+async function setupTable() {
+  for (const id of ["decoded", "draw-panel", "show-grid", "interp"]) $(id).hidden = true;
+  for (const id of ["decoded-box", "row-panel", "interp-box"]) $(id).hidden = false;
+  document.querySelector("#side .panel h2").textContent = "decoded row";
+  if (state.pts.n > 0) {
+    const p = await api("/v1/points/0");
+    const row = Object.assign({}, p.row);
+    if (state.table.id && p.id !== undefined) row[state.table.id] = p.id;
+    $("row-input").value = JSON.stringify(row, null, 1);
+  }
+}
+
 // ---- start ----
 
 async function start() {
@@ -572,8 +685,11 @@ async function start() {
     state.L = model.config.latent;
     state.rows = model.image ? model.image.rows : 1;
     state.cols = model.image ? model.image.cols : model.config.input;
+    state.table = model.table || null;
     const last = (model.metrics || []).at(-1);
-    $("model").textContent = `${model.architecture}` + (model.data ? ` on ${model.data}` : "") +
+    const tab = state.table ? `, a table of ${state.table.columns.length} columns` +
+      (state.table.label ? ` (map coloured by ${state.table.label})` : "") : "";
+    $("model").textContent = `${model.architecture}` + (model.data ? ` on ${model.data}` : "") + tab +
       (last && last.test ? `, test −ELBO ${last.test.loss.toFixed(2)} after ${last.epoch} epochs` : "") +
       (pts.n ? `, ${pts.n} test points` : ", no test set loaded (start vae serve with --data)");
     const classes = Math.max(1, ...pts.labels.map((l) => l + 1));
@@ -585,6 +701,7 @@ async function start() {
     buildProjection();
     buildLegend();
     clearDrawing();
+    if (state.table) await setupTable();
     pin(state.z, "the origin");
     document.body.dataset.ready = "1";
   } catch (e) {
