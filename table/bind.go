@@ -3,7 +3,6 @@ package table
 import (
 	"fmt"
 	"math"
-	"strings"
 )
 
 // A Binding encodes the records of one file, whose columns it maps onto a
@@ -111,7 +110,7 @@ func (b *Binding) Encode(dst []float32, record []string) error {
 			return fmt.Errorf("%d fields, want at least %d", len(record), f.src+1)
 		}
 		out := dst[f.Offset : f.Offset+f.Width]
-		cell := strings.TrimSpace(record[f.src])
+		cell := trim(record[f.src])
 		if missing(cell) {
 			fill(out, nan)
 			continue
@@ -184,5 +183,5 @@ func cell(record []string, j int) string {
 	if j < 0 || j >= len(record) {
 		return ""
 	}
-	return strings.TrimSpace(record[j])
+	return trim(record[j])
 }

@@ -3,6 +3,7 @@ package table
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Options say how to read a delimited text file. The zero value detects
@@ -60,7 +61,7 @@ type missingSet struct {
 
 // has reports whether cell, trimmed, is one of the tokens.
 func (m *missingSet) has(cell string) bool {
-	cell = strings.TrimSpace(cell)
+	cell = trim(cell)
 	switch {
 	case cell == "":
 		return m.empty
@@ -91,3 +92,13 @@ func missingFunc(tokens []string) func(string) bool {
 
 // Bool returns a pointer to v, for Options.Header.
 func Bool(v bool) *bool { return &v }
+
+// trim is strings.TrimSpace with a fast path for the common cell that
+// starts and ends with a printable ASCII character: cells are trimmed
+// several times on the way from a file to the model.
+func trim(s string) string {
+	if n := len(s); n == 0 || s[0] > ' ' && s[0] < utf8.RuneSelf && s[n-1] > ' ' && s[n-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
+}

@@ -223,7 +223,7 @@ func (r *Reader) Next() ([]string, error) {
 		}
 		if r.src == nil { // a source trims its cells
 			for i, c := range rec {
-				rec[i] = strings.TrimSpace(c)
+				rec[i] = trim(c)
 			}
 		}
 	}
@@ -267,7 +267,7 @@ func (r *Reader) Close() error {
 func copyTrimmed(rec []string) []string {
 	out := make([]string, len(rec))
 	for i, c := range rec {
-		out[i] = strings.TrimSpace(c)
+		out[i] = trim(c)
 	}
 	return out
 }

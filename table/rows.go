@@ -27,7 +27,7 @@ func (r *Rows) Line(i int) int {
 
 // IsMissing reports whether cell is one of the missing cells.
 func (r *Rows) IsMissing(cell string) bool {
-	cell = strings.TrimSpace(cell)
+	cell = trim(cell)
 	if r.Missing == nil {
 		return defaultMissingSet[cell]
 	}
