@@ -179,3 +179,44 @@ func ExampleModel_Impute() {
 	// Output:
 	// height 190 weight above 80: true member: true
 }
+
+// The README's library example: the PyTorch example's network on MNIST.
+func Example_mnist() {
+	ctx := context.Background()
+	train, test, _, err := dataset.Open(ctx, "mnist", dataset.Options{}) // the third result says where the data came from
+	if err != nil {
+		log.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	m, err := vae.New(vae.Config{Input: 784, Hidden: []int{400}, Latent: 20}, rng)
+	if err != nil {
+		log.Fatal(err)
+	}
+	progress, err := m.Train(ctx, train.Subset(6000), test, vae.TrainOptions{Epochs: 2, Seed: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("epochs:", len(progress.History), "test loss below 200:", progress.History[1].Test.Total < 200)
+
+	mean, logVar, _ := m.Encode(test.X)                           // [n, Latent] each
+	images, _ := m.Decode(mean)                                   // means of p(x|z), [n, Input]
+	recon, _ := m.Reconstruct(test.X)                             // the same, from x
+	samples := m.Sample(64, rng)                                  // decoded draws from the prior
+	scores, _ := m.Scores(test.X, rng)                            // one vae.Loss per image: Total, Recon, KL
+	nll, _ := m.NLL(ctx, test.X[:10*784], vae.NLLOptions{K: 100}) // −log p(x) per image
+	fmt.Println(len(mean), len(logVar), len(images), len(recon), len(samples), len(scores), len(nll))
+
+	path := filepath.Join(os.TempDir(), "mnist-example.safetensors")
+	defer os.Remove(path)
+	if err := vae.Save(path, m); err != nil {
+		log.Fatal(err)
+	}
+	if m, err = vae.Load(path); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m.Config)
+	// Output:
+	// epochs: 2 test loss below 200: true
+	// 200000 200000 7840000 7840000 50176 10000 10
+	// 784-400-20
+}
