@@ -507,22 +507,7 @@ func BenchmarkParquetReadEncode(b *testing.B) {
 		}
 		return r
 	}
-	rows, err := ReadAll(open())
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := Infer(rows, Hints{ID: "id"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Fit(rows); err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range s.Columns[1:] {
-		if c.Type == Ignored {
-			b.Fatalf("column %s ignored: %s", c.Name, c.Note)
-		}
-	}
+	s := fittedMixed(b, open())
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {

@@ -29,10 +29,7 @@ work and print the ratio.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return json.NewEncoder(stdout).Encode(r)
-			}
-			return r.WriteTable(stdout)
+			return report(stdout, asJSON, r)
 		},
 	}
 	f := cmd.Flags()
@@ -67,10 +64,7 @@ imputed table stay in --dir.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return json.NewEncoder(stdout).Encode(r)
-			}
-			return r.WriteTable(stdout)
+			return report(stdout, asJSON, r)
 		},
 	}
 	f := cmd.Flags()
@@ -102,10 +96,7 @@ same file (scripts/ingest_pandas.py). Best of --repeat runs each.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return json.NewEncoder(stdout).Encode(r)
-			}
-			return r.WriteTable(stdout)
+			return report(stdout, asJSON, r)
 		},
 	}
 	f := cmd.Flags()
@@ -114,4 +105,13 @@ same file (scripts/ingest_pandas.py). Best of --repeat runs each.`,
 	f.StringVar(&o.Script, "script", "scripts/ingest_pandas.py", "the pandas script")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// report prints what a bench command measured: JSON with --json, else its
+// table.
+func report(stdout io.Writer, asJSON bool, r interface{ WriteTable(io.Writer) error }) error {
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	return r.WriteTable(stdout)
 }
