@@ -31,6 +31,7 @@ const (
 	metaProgress = "progress"       // Progress as JSON, checkpoints only
 	metaOptions  = "train_options"  // TrainOptions as JSON, checkpoints only
 	metaTable    = "table"          // Model.Table as JSON, models of tables only
+	metaDetector = "detector"       // Model.Detector as JSON, when set
 	optimPrefix  = "optim/"         // tensor name prefix of the optimizer state
 )
 
@@ -56,6 +57,9 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 	}
 	if m.Table != nil {
 		meta[metaTable] = mustJSON(m.Table)
+	}
+	if m.Detector != nil {
+		meta[metaDetector] = mustJSON(m.Detector)
 	}
 	var ts []safetensors.Tensor
 	for _, prm := range m.Params() {
@@ -218,6 +222,15 @@ func decode(path string, data []byte) (*Model, *safetensors.File, error) {
 		}
 		if err := m.checkTable(); err != nil {
 			return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaTable, err)
+		}
+	}
+	if d, ok := f.Metadata[metaDetector]; ok {
+		m.Detector = new(Detector)
+		if err := json.Unmarshal([]byte(d), m.Detector); err != nil {
+			return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaDetector, err)
+		}
+		if err := m.Detector.check(); err != nil {
+			return nil, nil, fmt.Errorf("%s: metadata %q: %w", path, metaDetector, err)
 		}
 	}
 	return m, f, nil

@@ -50,6 +50,9 @@ type Model struct {
 	// what turns raw records into the model's inputs and its outputs back.
 	// The model file keeps it.
 	Table *table.Schema
+	// Detector, if set, is the anomaly decision of the model: its score and
+	// threshold (see FitDetector). The model file keeps it.
+	Detector *Detector
 
 	lik   likelihood // p(x|z)
 	parts *parts     // the likelihood of a model of parts, else nil
