@@ -629,3 +629,17 @@ func TestUnwritablePath(t *testing.T) {
 		t.Fatalf("error %v, want one naming %s", err, path)
 	}
 }
+
+func TestScoreHistogram(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scores.png")
+	normal, odd := []float64{1, 2, 2, 3, 3, 3, 4, math.NaN()}, []float64{5, 6, 6, 7}
+	if err := ScoreHistogram(path, [2][]float64{normal, odd}, [2]string{"normal", "anomalous"}, 4.5, ChartOptions{Title: "scores"}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("no picture: %v", err)
+	}
+	if err := ScoreHistogram(path, [2][]float64{normal, {math.Inf(1)}}, [2]string{"normal", "anomalous"}, math.NaN(), ChartOptions{}); err == nil || !strings.Contains(err.Error(), "anomalous") {
+		t.Errorf("a group without finite scores: %v", err)
+	}
+}

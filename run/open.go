@@ -46,6 +46,7 @@ type Opened struct {
 	Spec     *Spec  // the run's spec.json beside the model; nil if none
 	Metrics  []vae.EpochStats
 	Test     *dataset.Set // the test set, nil without one
+	Train    *dataset.Set // the training set beside it, limited as the run was
 	Data     string       // the data set's name, "" without one
 	Source   string       // where the test set came from (see dataset.Open)
 }
@@ -99,6 +100,7 @@ func Open(ctx context.Context, path string, o OpenOptions) (*Opened, error) {
 		}
 		spec.DataOptions = op.Spec.DataOptions
 		spec.Train.Binarize, spec.Train.Seed = op.Spec.Train.Binarize, op.Spec.Train.Seed
+		spec.Limit, spec.Train.Validation = op.Spec.Limit, op.Spec.Train.Validation
 	}
 	if o.Data != "" && !dataset.Known(o.Data) {
 		spec.DataOptions.Test = o.Data // all of a file named here is test data
@@ -121,6 +123,7 @@ func Open(ctx context.Context, path string, o OpenOptions) (*Opened, error) {
 	d, err := loadData(ctx, spec, m.Table, Hooks{Logger: log, Download: o.Download})
 	if err == nil {
 		test, src = d.test, d.src
+		op.Train = d.train
 	}
 	if err == nil && test.Dim != m.Config.Input {
 		err = fmt.Errorf("%s has %d features per example, the model's input is %d", test.Name, test.Dim, m.Config.Input)

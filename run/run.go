@@ -53,6 +53,11 @@ type Spec struct {
 	Limit       int              `json:"limit,omitempty" yaml:"limit,omitempty"` // train on the first Limit examples only; 0: all
 	Model       vae.Config       `json:"model" yaml:"model"`
 	Train       vae.TrainOptions `json:"train" yaml:"train"`
+	// Detector, if set, is the anomaly detector the final model gets: its
+	// score and how its threshold is chosen (a contamination or a
+	// quantile) from the normal set, the validation set if the run has
+	// one, else the training set (see NormalSet).
+	Detector *vae.Detector `json:"detector,omitempty" yaml:"detector,omitempty"`
 }
 
 // DefaultSpec is the seed's VAE as the Keras example trains it: MNIST,
@@ -358,7 +363,7 @@ func Resume(ctx context.Context, dir string, epochs int, h Hooks) (*vae.Model, e
 	trainSet, testSet := d.train, d.test
 	if done { // training is over; a crash cut the final files short
 		logger(h).Info("training done: writing the final pictures and model", "dir", dir, "epochs", p.Epoch)
-		if err := finish(dir, spec, m, p.History, testSet); err != nil {
+		if err := finish(ctx, dir, spec, m, p.History, trainSet, testSet); err != nil {
 			return nil, err
 		}
 		logger(h).Info("done", "model", filepath.Join(dir, ModelFile))
@@ -573,7 +578,7 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 		}
 		return nil, err
 	}
-	if err := finish(dir, spec, m, p.History, testSet); err != nil {
+	if err := finish(ctx, dir, spec, m, p.History, trainSet, testSet); err != nil {
 		return nil, err
 	}
 	log.Info("done", "model", filepath.Join(dir, ModelFile))
@@ -581,13 +586,37 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 }
 
 // finish writes the final files of a run whose training is done: the
-// pictures, then the model, last, so that a folder with its model file is
-// complete, and one without it gets them all from Resume.
-func finish(dir string, spec Spec, m *vae.Model, history []vae.EpochStats, testSet *dataset.Set) error {
+// pictures, then the model, with its detector fitted if the spec asks for
+// one, last, so that a folder with its model file is complete, and one
+// without it gets them all from Resume.
+func finish(ctx context.Context, dir string, spec Spec, m *vae.Model, history []vae.EpochStats, trainSet, testSet *dataset.Set) error {
 	if err := Pictures(dir, m, testSet, history, spec.Train.Seed); err != nil {
 		return err
 	}
+	if spec.Detector != nil {
+		normal := NormalSet(spec, trainSet)
+		if _, err := m.FitDetector(ctx, normal.X, normal.Name, *spec.Detector); err != nil {
+			return err
+		}
+	}
 	return vae.Save(filepath.Join(dir, ModelFile), m)
+}
+
+// NormalSet returns the examples a run's detector is fitted on: its
+// validation set, the last spec.Train.Validation training examples, binarised
+// as the test set is for a run trained with dynamic binarisation, or its
+// whole training set without validation. As in PyOD, the training data
+// may hold anomalies: the contamination says what share.
+func NormalSet(spec Spec, train *dataset.Set) *dataset.Set {
+	if spec.Train.Validation <= 0 || spec.Train.Validation >= train.N {
+		return train
+	}
+	v := train.Tail(spec.Train.Validation)
+	v.Name += " (validation)"
+	if spec.Train.Binarize == "dynamic" {
+		v = v.Binarized(BinarizeSeed)
+	}
+	return v
 }
 
 // writeMetrics rewrites the metrics file with one line per epoch.

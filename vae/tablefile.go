@@ -99,6 +99,9 @@ func (m *Model) ScoreTable(ctx context.Context, r *table.Reader, w io.Writer, op
 	for _, p := range m.Config.Parts {
 		head = append(head, "recon_"+p.Name)
 	}
+	if m.Detector != nil {
+		head = append(head, "anomaly")
+	}
 	cw.Write(head)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0))
 	P, done := len(m.Config.Parts), 0
@@ -114,6 +117,12 @@ func (m *Model) ScoreTable(ctx context.Context, r *table.Reader, w io.Writer, op
 				return err
 			}
 		}
+		var flags []bool
+		if m.Detector != nil {
+			if flags, _, err = m.IsAnomaly(ctx, b.X); err != nil {
+				return err
+			}
+		}
 		for i, s := range scores {
 			row := []string{rowID(b, i), f(s.Total), f(s.Recon), f(s.KL)}
 			if nll != nil {
@@ -121,6 +130,12 @@ func (m *Model) ScoreTable(ctx context.Context, r *table.Reader, w io.Writer, op
 			}
 			for _, v := range parts[i*P : (i+1)*P] {
 				row = append(row, f(float64(v)))
+			}
+			if flags != nil {
+				row = append(row, "0")
+				if flags[i] {
+					row[len(row)-1] = "1"
+				}
 			}
 			cw.Write(row)
 		}

@@ -87,6 +87,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newReconstruct(stdout, logger),
 		newEncode(stdout, logger),
 		newImpute(stdout, logger),
+		newThreshold(stdout, logger),
 		newPlot(stdout, logger),
 		newBench(stdout, logger),
 		newServe(stdout, logger),

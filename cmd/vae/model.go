@@ -59,6 +59,7 @@ func (d *dataFlags) load(cmd *cobra.Command, logger *slog.Logger, path string) (
 
 func newEval(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
+	var normal, plots string
 	var seed uint64
 	var nll bool
 	var k, first int
@@ -93,12 +94,22 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 			if err != nil {
 				return err
 			}
+			var det *detection
+			if normal != "" {
+				if det, err = detect(cmd, m, test, normal, plots); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return json.NewEncoder(stdout).Encode(struct {
 					Model string `json:"model"`
 					Data  string `json:"data"`
 					*vae.Evaluation
-				}{a[0], test.Name, e})
+					Detection *detection `json:"detection,omitempty"`
+				}{a[0], test.Name, e, det})
+			}
+			if det != nil {
+				defer printDetection(stdout, det)
 			}
 			fmt.Fprintf(stdout, "%s on %s (%d examples), per sample:\n", a[0], test.Name, test.N)
 			if nll {
@@ -122,6 +133,8 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 	cmd.Flags().BoolVar(&nll, "nll", false, "estimate the negative log-likelihood by importance sampling")
 	cmd.Flags().IntVar(&k, "k", 5000, "importance samples per image for --nll")
 	cmd.Flags().IntVar(&first, "n", 0, "evaluate the first n test images only (0: all)")
+	cmd.Flags().StringVar(&normal, "normal-class", "", "measure anomaly detection: the examples of other classes are the anomalies (AUROC, AP; precision, recall, F1 at the model's threshold)")
+	cmd.Flags().StringVar(&plots, "plots", "", "with --normal-class: write roc.png and scores.png into this folder")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -168,11 +181,20 @@ stream: the file may be larger than memory.`,
 					return err
 				}
 			}
+			var flags []bool
+			if m.Detector != nil {
+				if flags, _, err = m.IsAnomaly(cmd.Context(), test.X); err != nil {
+					return err
+				}
+			}
 			write := func(w io.Writer) error {
 				cw := csv.NewWriter(w)
 				head := append(exampleHead(test), "loss", "recon", "kl")
 				if nll != nil {
 					head = append(head, "nll")
+				}
+				if flags != nil {
+					head = append(head, "anomaly")
 				}
 				cw.Write(head)
 				f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
@@ -180,6 +202,9 @@ stream: the file may be larger than memory.`,
 					row := append(exampleCells(test, i), f(s.Total), f(s.Recon), f(s.KL))
 					if nll != nil {
 						row = append(row, f(nll[i]))
+					}
+					if flags != nil {
+						row = append(row, b01(flags[i]))
 					}
 					cw.Write(row)
 				}
@@ -456,4 +481,12 @@ and loss.png when given a run folder (from its metrics.jsonl).`,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "folder for the PNGs (default: the run folder, or .)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the samples")
 	return cmd
+}
+
+// b01 writes a decision as 1 or 0.
+func b01(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

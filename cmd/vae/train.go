@@ -33,6 +33,7 @@ type trainOptions struct {
 func newTrain(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	o := &trainOptions{spec: run.DefaultSpec()}
 	s := &o.spec
+	var det detectorFlags
 	var hidden []int
 	var activation, init, likelihood string
 	cmd := &cobra.Command{
@@ -70,7 +71,7 @@ given on the command line win over it.`,
 			}
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
-				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
+				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
 					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "objective", "samples", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
@@ -102,6 +103,11 @@ given on the command line win over it.`,
 				case spec.Train.Optim.Eps == 0:
 					spec.Train.Optim.Eps = run.DefaultSpec().Train.Optim.Eps
 				}
+			}
+			if d, err := det.detector(f); err != nil {
+				return err
+			} else if d != nil {
+				spec.Detector = d
 			}
 			out := o.out
 			if out == "" {
@@ -154,6 +160,7 @@ given on the command line win over it.`,
 	f.IntVar(&s.Train.Validation, "validation", 0, "hold out this many training examples; the best epoch's model goes to best.safetensors")
 	f.IntVar(&s.Train.Patience, "patience", 0, "stop when the validation loss has not improved for this many epochs")
 	f.IntVar(&s.Train.WarmupEpochs, "warmup-epochs", 0, "ramp β from 0 over this many epochs (KL annealing)")
+	det.add(f) // after --seed, which the detector's scores share
 	return cmd
 }
 
