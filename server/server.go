@@ -754,6 +754,9 @@ type Score struct {
 	// column (0 where the cell is missing); they add up to Recon: which
 	// columns make the row unlikely.
 	Parts map[string]float32 `json:"parts,omitempty"`
+	// Anomaly, when the model has a detector (vae threshold), says whether
+	// the detector's score of the input is above its threshold.
+	Anomaly *bool `json:"anomaly,omitempty"`
 }
 
 func (s *Server) score(c *call) error {
@@ -832,6 +835,15 @@ func (s *Server) score(c *call) error {
 		}
 		for i := range scores {
 			scores[i].NLL = &nll[i]
+		}
+	}
+	if s.model.Detector != nil {
+		flags, _, err := s.model.IsAnomaly(c.ctx, x)
+		if err != nil {
+			return err
+		}
+		for i := range scores {
+			scores[i].Anomaly = &flags[i]
 		}
 	}
 	for i, sc := range scores {

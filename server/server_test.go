@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/govae/vae/dataset"
+	"github.com/govae/vae/plot"
 	"github.com/govae/vae/server"
 	"github.com/govae/vae/vae"
 )
@@ -704,6 +705,27 @@ func TestGaussianInputs(t *testing.T) {
 		r := do(t, ts, "POST", "/v1/score", "application/json", strings.NewReader(`{"inputs": `+rows(2, 64, c.value)+`}`))
 		if r.status != c.status {
 			t.Errorf("inputs of %s: status %d, want %d (%s)", c.value, r.status, c.status, r.body)
+		}
+	}
+}
+
+// /v1/score returns the detector's decision when the model has one, as
+// Model.IsAnomaly makes it.
+func TestScoreAnomaly(t *testing.T) {
+	m := tinyModel(t, 2)
+	set := tinySet(50, 64)
+	if _, err := m.FitDetector(t.Context(), set.X, set.Name, vae.Detector{Score: vae.ScoreELBO, Seed: 1, Contamination: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := newServer(t, server.Options{Model: m})
+	got := postJSON[struct{ Scores []server.Score }](t, ts, "/v1/score", map[string]any{"inputs": plot.Split(set.X[:10*64], 64)})
+	want, _, err := m.IsAnomaly(t.Context(), set.X[:10*64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range got.Scores {
+		if s.Anomaly == nil || *s.Anomaly != want[i] {
+			t.Errorf("input %d: anomaly %v, want %v", i, s.Anomaly, want[i])
 		}
 	}
 }
