@@ -85,3 +85,22 @@ func TestImpute(t *testing.T) {
 		}
 	}
 }
+
+// One class of the one-class protocol, without the baselines: a VAE of
+// MNIST's ones finds the other digits.
+func TestAnomalyOneClass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model on MNIST")
+	}
+	r, err := Anomaly(context.Background(), AnomalyOptions{Dir: t.TempDir(), Fashion: "-", Classes: []int{1}, Epochs: 2, Hidden: []int{64}, Latent: 4, Python: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rows) != 1 || r.Rows[0].VAE < 0.9 {
+		t.Fatalf("rows %+v, want one with an AUROC above 0.9", r.Rows)
+	}
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil || !strings.Contains(b.String(), "mnist") || !strings.Contains(b.String(), "baselines skipped") {
+		t.Errorf("table %q, %v", b.String(), err)
+	}
+}
