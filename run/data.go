@@ -128,6 +128,17 @@ func loadPath(ctx context.Context, spec Spec, schema *table.Schema, h Hooks) (*d
 	return d, nil
 }
 
+// DataName is the name of the data at path: a known data set's name as it
+// is, else the file or folder's base name without its extensions
+// (breast_cancer for data/breast_cancer.csv.gz).
+func DataName(path string) string {
+	if dataset.Known(path) {
+		return path
+	}
+	name := strings.TrimSuffix(filepath.Base(filepath.Clean(path)), ".gz")
+	return strings.TrimSuffix(name, filepath.Ext(name))
+}
+
 // ParseImageSize parses "HxW", e.g. "28x28".
 func ParseImageSize(s string) (h, w int, err error) {
 	a, b, ok := strings.Cut(strings.ToLower(s), "x")
@@ -243,7 +254,7 @@ func loadTable(spec Spec, schema *table.Schema, frac float64) (*data, error) {
 			return nil, err
 		}
 	}
-	name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(spec.Data), ".gz"), filepath.Ext(strings.TrimSuffix(filepath.Base(spec.Data), ".gz")))
+	name := DataName(spec.Data)
 	d := &data{src: spec.Data, schema: schema}
 	classes := labelClasses(schema, trainRows, testRowsOf)
 	if d.train, err = TableSet(schema, trainRows, name+"/train", classes); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/nn"
 	"github.com/govae/vae/optim"
 	"github.com/govae/vae/run"
@@ -167,12 +166,7 @@ given on the command line win over it.`,
 // defaultOut names a run folder after its data and layer sizes, e.g.
 // runs/mnist-512-2.
 func defaultOut(spec run.Spec) string {
-	data := spec.Data
-	if !dataset.Known(data) { // a path: its base name, e.g. runs/my-… for my.csv
-		data = strings.TrimSuffix(filepath.Base(filepath.Clean(data)), ".gz")
-		data = strings.TrimSuffix(data, filepath.Ext(data))
-	}
-	name := "runs/" + data
+	name := "runs/" + run.DataName(spec.Data) // runs/my-… for my.csv
 	for _, h := range spec.Model.Hidden {
 		name += fmt.Sprintf("-%d", h)
 	}
