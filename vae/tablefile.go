@@ -1,12 +1,14 @@
 package vae
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/govae/vae/table"
@@ -296,6 +298,98 @@ func (m *Model) writeDecoded(w io.Writer, ids []string, x []float32) error {
 			cells = append([]string{ids[i]}, cells...)
 		}
 		cw.Write(cells)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Explained is one of the rows ExplainTable ranks highest: its score and
+// the model columns by their share of its reconstruction term.
+type Explained struct {
+	ID      string
+	Line    int
+	Loss    float64 // the negative ELBO
+	Columns []ExplainedColumn
+}
+
+// ExplainedColumn is one column's part of a row's score.
+type ExplainedColumn struct {
+	Name          string
+	Recon         float64 // its reconstruction term
+	Share         float64 // of the row's reconstruction term
+	Observed      string  // the cell as read ("" when missing)
+	Reconstructed string  // the decoded reconstruction, in the column's units
+}
+
+// ExplainTable reads r to its end and returns the n records with the
+// highest negative ELBO (one draw of ε from seed), highest first, each with
+// its model columns ranked by their share of its reconstruction term and
+// their observed and reconstructed values: which columns make the row
+// unlikely. It holds n rows at a time, whatever the file's size.
+func (m *Model) ExplainTable(ctx context.Context, r *table.Reader, n int, seed uint64) ([]Explained, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("explain: %d rows, want ≥ 1", n)
+	}
+	col := map[string]int{}
+	for i, c := range r.Columns() {
+		col[c] = i
+	}
+	feats := m.Table.Features()
+	rng := rand.New(rand.NewPCG(seed, 0))
+	D, P := m.Config.Input, len(m.Config.Parts)
+	var top []Explained
+	var cells []string
+	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+		scores, parts, err := m.PartScores(b.X, rng)
+		if err != nil {
+			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
+		}
+		var recon []float32
+		for i, s := range scores {
+			if len(top) == n && s.Total <= top[n-1].Loss {
+				continue
+			}
+			if recon == nil {
+				if recon, err = m.Reconstruct(b.X); err != nil {
+					return err
+				}
+			}
+			if cells, err = m.Table.Decode(cells, recon[i*D:(i+1)*D]); err != nil {
+				return err
+			}
+			e := Explained{ID: rowID(b, i), Line: b.Lines[i], Loss: s.Total}
+			for j, f := range feats {
+				c := ExplainedColumn{Name: f.Name, Recon: float64(parts[i*P+j]), Reconstructed: cells[j]}
+				if s.Recon != 0 {
+					c.Share = c.Recon / s.Recon
+				}
+				if obs := b.Records[i][col[f.Name]]; !r.IsMissing(obs) {
+					c.Observed = obs
+				}
+				e.Columns = append(e.Columns, c)
+			}
+			slices.SortStableFunc(e.Columns, func(a, b ExplainedColumn) int { return cmp.Compare(b.Recon, a.Recon) })
+			k, _ := slices.BinarySearchFunc(top, e.Loss, func(x Explained, t float64) int { return cmp.Compare(t, x.Loss) })
+			top = slices.Insert(top, k, e)
+			if len(top) > n {
+				top = top[:n]
+			}
+		}
+		return nil
+	})
+	return top, err
+}
+
+// WriteExplained writes explanations as CSV, one line per row and column:
+// id, line, loss, rank, column, recon, share, observed, reconstructed.
+func WriteExplained(w io.Writer, top []Explained) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "line", "loss", "rank", "column", "recon", "share", "observed", "reconstructed"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	for _, e := range top {
+		for k, c := range e.Columns {
+			cw.Write([]string{e.ID, strconv.Itoa(e.Line), f(e.Loss), strconv.Itoa(k + 1), c.Name, f(c.Recon), f(c.Share), c.Observed, c.Reconstructed})
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -143,8 +143,8 @@ func newScore(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
 	var in inputFlags
 	var seed uint64
-	var k int
-	var out string
+	var k, explain int
+	var out, explainOut string
 	cmd := &cobra.Command{
 		Use:   "score MODEL|RUN",
 		Short: "Write each example's negative ELBO (and NLL with --k) to a CSV, for anomaly detection",
@@ -165,9 +165,22 @@ stream: the file may be larger than memory.`,
 			if err != nil {
 				return err
 			}
+			if explain > 0 && (m.Table == nil || in.path == "") {
+				return usageError{fmt.Errorf("--explain is for a table model's --input rows")}
+			}
 			if m.Table != nil && in.path != "" {
-				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error {
+				err := in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error {
 					return m.ScoreTable(cmd.Context(), r, w, vae.ScoreOptions{Seed: seed, K: k})
+				})
+				if err != nil || explain == 0 {
+					return err
+				}
+				return in.writeTable(stdout, explainOut, func(r *table.Reader, w io.Writer) error {
+					top, err := m.ExplainTable(cmd.Context(), r, explain, seed)
+					if err != nil {
+						return err
+					}
+					return vae.WriteExplained(w, top)
 				})
 			}
 			scores, err := m.Scores(test.X, rand.New(rand.NewPCG(seed, 0)))
@@ -216,6 +229,8 @@ stream: the file may be larger than memory.`,
 	}
 	d.add(cmd)
 	in.add(cmd, "the examples to score")
+	cmd.Flags().IntVar(&explain, "explain", 0, "tables: also write the N highest-scoring rows with their columns ranked by their share of the score, observed and reconstructed")
+	cmd.Flags().StringVar(&explainOut, "explain-out", "explain.csv", "the CSV of --explain, - for stdout")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
 	cmd.Flags().IntVar(&k, "k", 0, "also estimate −log p(x) with this many importance samples")
 	cmd.Flags().StringVarP(&out, "out", "o", "scores.csv", "CSV file to write, - for stdout")

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -88,6 +89,24 @@ func TestTable(t *testing.T) {
 	}
 	if len(rows) != 601 || rows[1][0] != "p0" {
 		t.Errorf("score wrote %d rows, first %v; want 600 and p0", len(rows)-1, rows[1])
+	}
+
+	explain := filepath.Join(dir, "explain.csv")
+	if code, _, errs := runVAE(ctx, "score", "--input", data, "--out", scores, "--explain", "3", "--explain-out", explain, runDir); code != 0 {
+		t.Fatalf("score --explain: exit %d: %s", code, errs)
+	}
+	ex := readCSVFile(t, explain)
+	if len(ex) != 1+3*4 || strings.Join(ex[0], ",") != "id,line,loss,rank,column,recon,share,observed,reconstructed" {
+		t.Fatalf("explain wrote %d lines, header %v; want 3 rows × 4 columns", len(ex)-1, ex[0])
+	}
+	var worst float64
+	for _, row := range rows[1:] { // the scores above: the first explained row is the highest
+		if v, _ := strconv.ParseFloat(row[1], 64); v > worst {
+			worst = v
+		}
+	}
+	if got, _ := strconv.ParseFloat(ex[1][2], 64); got != worst || ex[1][3] != "1" {
+		t.Errorf("first explained row %v, want the highest loss %v at rank 1", ex[1], worst)
 	}
 
 	latent := filepath.Join(dir, "latent.csv")
