@@ -155,3 +155,16 @@ print(json.dumps([roc_auc_score(d["y"], d["s"]), average_precision_score(d["y"],
 		t.Errorf("AUROC %v, AP %v; scikit-learn %v, %v", auroc, ap, want[0], want[1])
 	}
 }
+
+// A blank image needs far fewer bits than a noisy one.
+func TestPNGBits(t *testing.T) {
+	blank, noise := make([]float32, 784), make([]float32, 784)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range noise {
+		noise[i] = rng.Float32()
+	}
+	b, n := PNGBits(blank, 28, 28), PNGBits(noise, 28, 28)
+	if b <= 0 || n < 784*8*9/10 || b*5 > n {
+		t.Errorf("blank %d bits, noise %d bits: want blank ≪ noise ≈ 6272", b, n)
+	}
+}

@@ -14,6 +14,10 @@ const (
 	ScoreELBO  = "elbo"  // the negative ELBO, one draw of ε
 	ScoreNLL   = "nll"   // the importance-weighted −log p(x) with K samples
 	ScoreRecon = "recon" // the reconstruction term alone, −log p(x|z) for one z
+	// ScoreComplexity is the negative ELBO in bits less the bits PNG needs
+	// for the input (anomaly.PNGBits, the input complexity correction of
+	// Serrà et al. 2020), for models of square gray images.
+	ScoreComplexity = "complexity"
 )
 
 // Detector is the anomaly decision a model keeps in its file: the score it
@@ -36,8 +40,8 @@ type Detector struct {
 // check reports a detector whose fields are out of range.
 func (d *Detector) check() error {
 	switch {
-	case d.Score != ScoreELBO && d.Score != ScoreNLL && d.Score != ScoreRecon:
-		return fmt.Errorf("detector: score %q, want %s, %s or %s", d.Score, ScoreELBO, ScoreNLL, ScoreRecon)
+	case d.Score != ScoreELBO && d.Score != ScoreNLL && d.Score != ScoreRecon && d.Score != ScoreComplexity:
+		return fmt.Errorf("detector: score %q, want %s, %s, %s or %s", d.Score, ScoreELBO, ScoreNLL, ScoreRecon, ScoreComplexity)
 	case d.Score == ScoreNLL && (d.K < 1 || d.K > MaxK):
 		return fmt.Errorf("detector: k %d, want 1 to %d", d.K, MaxK)
 	case math.IsNaN(d.Threshold) || math.IsInf(d.Threshold, 0):
@@ -60,11 +64,20 @@ func (m *Model) AnomalyScores(ctx context.Context, x []float32, d Detector) ([]f
 	if err != nil {
 		return nil, err
 	}
+	side := int(math.Sqrt(float64(m.Config.Input)))
+	if d.Score == ScoreComplexity && (side*side != m.Config.Input || m.Config.Parts != nil) {
+		return nil, fmt.Errorf("detector: the complexity score is for square gray images, not %d inputs", m.Config.Input)
+	}
 	out := make([]float64, len(losses))
 	for i, l := range losses {
-		out[i] = l.Total
-		if d.Score == ScoreRecon {
+		switch d.Score {
+		case ScoreRecon:
 			out[i] = l.Recon
+		case ScoreComplexity:
+			D := m.Config.Input
+			out[i] = l.Total/math.Ln2 - float64(anomaly.PNGBits(x[i*D:(i+1)*D], side, side))
+		default:
+			out[i] = l.Total
 		}
 	}
 	return out, nil

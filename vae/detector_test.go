@@ -21,7 +21,7 @@ func TestDetector(t *testing.T) {
 		t.Fatal(err)
 	}
 	normal := blobs(200, 16, 2)
-	for _, score := range []string{ScoreELBO, ScoreRecon, ScoreNLL} {
+	for _, score := range []string{ScoreELBO, ScoreRecon, ScoreNLL, ScoreComplexity} {
 		d, err := m.FitDetector(ctx, normal.X, normal.Name, Detector{Score: score, K: 50, Contamination: 0.1})
 		if err != nil {
 			t.Fatal(err)

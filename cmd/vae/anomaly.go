@@ -30,7 +30,7 @@ type detectorFlags struct {
 func (f *detectorFlags) add(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.d.Contamination, "contamination", 0, "the share of the normal set (validation, else training) above the threshold, e.g. 0.05")
 	fs.Float64Var(&f.d.Quantile, "quantile", 0, "or: the threshold is this quantile of the normal set's scores, e.g. 0.99")
-	fs.StringVar(&f.d.Score, "score", vae.ScoreELBO, "what the detector ranks by: elbo (negative ELBO), nll (−log p(x), with --k) or recon (reconstruction term)")
+	fs.StringVar(&f.d.Score, "score", vae.ScoreELBO, "what the detector ranks by: elbo (negative ELBO), nll (−log p(x), with --k), recon (reconstruction term) or complexity (ELBO bits less PNG bits, Serrà et al. 2020)")
 	fs.IntVar(&f.d.K, "k", 100, "importance samples per input of --score nll")
 	f.d.Seed = 1
 	if fs.Lookup("seed") == nil {
@@ -55,8 +55,8 @@ func (f *detectorFlags) detector(fs *pflag.FlagSet) (*vae.Detector, error) {
 		return nil, usageError{fmt.Errorf("--contamination %v, want a share between 0 and 1", d.Contamination)}
 	case fs.Changed("quantile") && !(d.Quantile > 0 && d.Quantile < 1):
 		return nil, usageError{fmt.Errorf("--quantile %v, want between 0 and 1", d.Quantile)}
-	case d.Score != vae.ScoreELBO && d.Score != vae.ScoreNLL && d.Score != vae.ScoreRecon:
-		return nil, usageError{fmt.Errorf("--score %q, want elbo, nll or recon", d.Score)}
+	case d.Score != vae.ScoreELBO && d.Score != vae.ScoreNLL && d.Score != vae.ScoreRecon && d.Score != vae.ScoreComplexity:
+		return nil, usageError{fmt.Errorf("--score %q, want elbo, nll, recon or complexity", d.Score)}
 	case d.Score == vae.ScoreNLL && (d.K < 1 || d.K > vae.MaxK):
 		return nil, usageError{fmt.Errorf("--k %d, want 1 to %d", d.K, vae.MaxK)}
 	}
