@@ -16,6 +16,14 @@
 // summed over input dimensions and averaged over the batch, as the PyTorch
 // VAE example does.
 //
+// The likelihood p(x|z) is a Bernoulli (above), a Gaussian (Config.Likelihood)
+// or, for a table, one per column (Config.Parts, built by TableParts from a
+// fitted table.Schema): Gaussian, Bernoulli or categorical, with missing
+// values (NaN) left out of the reconstruction term and shown to the encoder
+// as indicators, as in HI-VAE. Such a model keeps its table's preprocessing
+// (Model.Table) and reads raw records (ScoreTable, ImputeTable, …). A model
+// may also keep an anomaly Detector: a score and a threshold (FitDetector).
+//
 // A Model is safe for concurrent use by the inference methods (Encode,
 // Decode, DecodeTo, Reconstruct, Sample, Loss, Scores, NLL, Evaluate);
 // Train must have the model to itself.
