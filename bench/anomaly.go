@@ -33,6 +33,7 @@ type AnomalyOptions struct {
 	Classes    []int    // default 0 to 9
 	Hidden     []int    // the VAE's hidden layers; default [512]
 	Latent     int      // default 20
+	Likelihood string   // the images' p(x|z): bernoulli (default) or gaussian
 	Epochs     int      // default 30
 	Score      string   // vae.ScoreELBO (default) or vae.ScoreNLL
 	K          int      // importance samples of ScoreNLL; default 100
@@ -101,7 +102,7 @@ func Anomaly(ctx context.Context, o AnomalyOptions) (*AnomalyReport, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	r := &AnomalyReport{Model: fmt.Sprintf("%v-%d, %d epochs", o.Hidden, o.Latent, o.Epochs), Score: o.Score, CPU: cpuName()}
+	r := &AnomalyReport{Model: fmt.Sprintf("%v-%d %s, %d epochs", o.Hidden, o.Latent, cmpOr(o.Likelihood, "bernoulli"), o.Epochs), Score: o.Score, CPU: cpuName()}
 	det := vae.Detector{Score: o.Score, K: o.K, Seed: 1}
 	if o.Score != vae.ScoreNLL {
 		det.K = 0
@@ -257,7 +258,7 @@ func oneClass(ctx context.Context, o AnomalyOptions, det vae.Detector, train, te
 	}
 	normal := &dataset.Set{Name: fmt.Sprintf("%s/class-%d", train.Name, c), X: make([]float32, len(idx)*train.Dim), N: len(idx), Dim: train.Dim, Rows: train.Rows, Cols: train.Cols}
 	train.Gather(normal.X, idx)
-	m, err := vae.New(vae.Config{Input: train.Dim, Hidden: o.Hidden, Latent: o.Latent}, rand.New(rand.NewPCG(1, uint64(c))))
+	m, err := vae.New(vae.Config{Input: train.Dim, Hidden: o.Hidden, Latent: o.Latent, Likelihood: vae.Likelihood(o.Likelihood)}, rand.New(rand.NewPCG(1, uint64(c))))
 	if err != nil {
 		return 0, err
 	}

@@ -148,6 +148,7 @@ splits in the same run, and their AUROCs are printed beside.`,
 	f.IntSliceVar(&o.Classes, "classes", nil, "classes (default 0 to 9)")
 	f.IntSliceVar(&o.Hidden, "hidden", nil, "the VAE's hidden layers (default 512)")
 	f.IntVar(&o.Latent, "latent", 20, "latent dimensions")
+	f.StringVar(&o.Likelihood, "likelihood", "", "the images' p(x|z): bernoulli (default) or gaussian")
 	f.IntVar(&o.Epochs, "epochs", 30, "epochs per class")
 	f.StringVar(&o.Score, "score", "elbo", "elbo or nll")
 	f.IntVar(&o.K, "k", 100, "importance samples of --score nll")
