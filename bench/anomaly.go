@@ -33,7 +33,7 @@ type AnomalyOptions struct {
 	Classes    []int    // default 0 to 9
 	Hidden     []int    // the VAE's hidden layers; default [512]
 	Latent     int      // default 20
-	Likelihood string   // the images' p(x|z): bernoulli (default) or gaussian
+	Likelihood string   // the images' p(x|z): bernoulli (the zero value) or gaussian (vae bench anomaly's default)
 	Epochs     int      // default 30
 	Score      string   // vae.ScoreELBO (default) or vae.ScoreNLL
 	K          int      // importance samples of ScoreNLL; default 100
@@ -41,6 +41,7 @@ type AnomalyOptions struct {
 	Script     string   // default scripts/anomaly_baselines.py
 	Detectors  []string // the baselines' detectors; default all
 	TableEpoch int      // epochs of the table's model; default 200
+	TableShape []int    // the table model's hidden layers, then its latent size; default 64, 2
 	Logger     *slog.Logger
 }
 
@@ -317,7 +318,11 @@ func breastCancer(ctx context.Context, o AnomalyOptions, det vae.Detector, path,
 	if err != nil {
 		return 0, err
 	}
-	m, err := vae.New(vae.Config{Input: schema.Width(), Hidden: []int{64}, Latent: 2, Parts: vae.TableParts(schema)}, rand.New(rand.NewPCG(1, 0)))
+	shape := o.TableShape
+	if len(shape) < 1 {
+		shape = []int{64, 2}
+	}
+	m, err := vae.New(vae.Config{Input: schema.Width(), Hidden: shape[:len(shape)-1], Latent: shape[len(shape)-1], Parts: vae.TableParts(schema)}, rand.New(rand.NewPCG(1, 0)))
 	if err != nil {
 		return 0, err
 	}
