@@ -201,10 +201,7 @@ func (m *Model) ImputeTable(ctx context.Context, r *table.Reader, w io.Writer, d
 	cw := csv.NewWriter(w)
 	cw.Comma = r.Delimiter()
 	cw.Write(r.Columns())
-	col := map[string]int{}
-	for i, c := range r.Columns() {
-		col[c] = i
-	}
+	col := columnIndex(r)
 	feats := m.Table.Features()
 	rng := rand.New(rand.NewPCG(seed, 0))
 	D := m.Config.Input
@@ -240,7 +237,13 @@ func (m *Model) SampleTable(w io.Writer, n int, rng *rand.Rand) error {
 	if m.Table == nil {
 		return errors.New("the model was not trained on a table")
 	}
-	return m.writeDecoded(w, nil, m.Sample(n, rng))
+	cw := csv.NewWriter(w)
+	cw.Write(m.decodedHead(false))
+	if err := m.writeDecoded(cw, nil, m.Sample(n, rng)); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // ReconstructTable writes each record of r reconstructed (decoded from its
@@ -248,25 +251,18 @@ func (m *Model) SampleTable(w io.Writer, n int, rng *rand.Rand) error {
 // original units.
 func (m *Model) ReconstructTable(ctx context.Context, r *table.Reader, w io.Writer) error {
 	cw := csv.NewWriter(w)
-	head := []string{"id"}
-	for _, f := range m.Table.Features() {
-		head = append(head, f.Name)
-	}
-	cw.Write(head)
-	D := m.Config.Input
-	var cells []string
+	cw.Write(m.decodedHead(true))
+	var ids []string
 	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
 		out, err := m.Reconstruct(b.X)
 		if err != nil {
 			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
 		}
+		ids = ids[:0]
 		for i := range b.N {
-			if cells, err = m.Table.Decode(cells, out[i*D:(i+1)*D]); err != nil {
-				return err
-			}
-			cw.Write(append([]string{rowID(b, i)}, cells...))
+			ids = append(ids, rowID(b, i))
 		}
-		return cw.Error()
+		return m.writeDecoded(cw, ids, out)
 	})
 	if err != nil {
 		return err
@@ -275,18 +271,22 @@ func (m *Model) ReconstructTable(ctx context.Context, r *table.Reader, w io.Writ
 	return cw.Error()
 }
 
-// writeDecoded writes rows x [n, Input] of means of p(x|z) as CSV in the
-// model columns' original units, each after its id when ids is not nil.
-func (m *Model) writeDecoded(w io.Writer, ids []string, x []float32) error {
-	cw := csv.NewWriter(w)
+// decodedHead is the header of writeDecoded's rows: the model columns,
+// after "id" with withID.
+func (m *Model) decodedHead(withID bool) []string {
 	var head []string
-	if ids != nil {
+	if withID {
 		head = append(head, "id")
 	}
 	for _, f := range m.Table.Features() {
 		head = append(head, f.Name)
 	}
-	cw.Write(head)
+	return head
+}
+
+// writeDecoded writes rows x [n, Input] of means of p(x|z) to cw in the
+// model columns' original units, each after ids[i] when ids is not nil.
+func (m *Model) writeDecoded(cw *csv.Writer, ids []string, x []float32) error {
 	D := m.Config.Input
 	var cells []string
 	var err error
@@ -299,7 +299,6 @@ func (m *Model) writeDecoded(w io.Writer, ids []string, x []float32) error {
 		}
 		cw.Write(cells)
 	}
-	cw.Flush()
 	return cw.Error()
 }
 
@@ -330,10 +329,7 @@ func (m *Model) ExplainTable(ctx context.Context, r *table.Reader, n int, seed u
 	if n < 1 {
 		return nil, fmt.Errorf("explain: %d rows, want ≥ 1", n)
 	}
-	col := map[string]int{}
-	for i, c := range r.Columns() {
-		col[c] = i
-	}
+	col := columnIndex(r)
 	feats := m.Table.Features()
 	rng := rand.New(rand.NewPCG(seed, 0))
 	D, P := m.Config.Input, len(m.Config.Parts)
@@ -393,4 +389,13 @@ func WriteExplained(w io.Writer, top []Explained) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// columnIndex maps the names of r's columns to their places in a record.
+func columnIndex(r *table.Reader) map[string]int {
+	col := make(map[string]int, len(r.Columns()))
+	for i, c := range r.Columns() {
+		col[c] = i
+	}
+	return col
 }
