@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -74,11 +75,11 @@ type AnomalyReport struct {
 // OC-SVM on the same splits in the same run.
 func Anomaly(ctx context.Context, o AnomalyOptions) (*AnomalyReport, error) {
 	home, _ := os.UserHomeDir()
-	o.MNIST = cmpOr(o.MNIST, filepath.Join(home, ".cache", "vae", "mnist"))
-	o.Fashion = cmpOr(o.Fashion, "/usr/share/datasets/fashion-mnist")
-	o.Python = cmpOr(o.Python, "/usr/bin/python3")
-	o.Script = cmpOr(o.Script, "scripts/anomaly_baselines.py")
-	o.Score = cmpOr(o.Score, vae.ScoreELBO)
+	o.MNIST = cmp.Or(o.MNIST, filepath.Join(home, ".cache", "vae", "mnist"))
+	o.Fashion = cmp.Or(o.Fashion, "/usr/share/datasets/fashion-mnist")
+	o.Python = cmp.Or(o.Python, "/usr/bin/python3")
+	o.Script = cmp.Or(o.Script, "scripts/anomaly_baselines.py")
+	o.Score = cmp.Or(o.Score, vae.ScoreELBO)
 	if o.Classes == nil {
 		o.Classes = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	}
@@ -103,7 +104,7 @@ func Anomaly(ctx context.Context, o AnomalyOptions) (*AnomalyReport, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	r := &AnomalyReport{Model: fmt.Sprintf("%v-%d %s, %d epochs", o.Hidden, o.Latent, cmpOr(o.Likelihood, "bernoulli"), o.Epochs), Score: o.Score, CPU: cpuName()}
+	r := &AnomalyReport{Model: fmt.Sprintf("%v-%d %s, %d epochs", o.Hidden, o.Latent, cmp.Or(o.Likelihood, "bernoulli"), o.Epochs), Score: o.Score, CPU: cpuName()}
 	det := vae.Detector{Score: o.Score, K: o.K, Seed: 1}
 	if o.Score != vae.ScoreNLL {
 		det.K = 0
@@ -158,13 +159,6 @@ func Anomaly(ctx context.Context, o AnomalyOptions) (*AnomalyReport, error) {
 		r.Rows = append(r.Rows, AnomalyRow{Benchmark: "breast-cancer", VAE: auroc, Seconds: time.Since(start).Seconds(), Baselines: baselines[key("breast-cancer", -1)]})
 	}
 	return r, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func key(benchmark string, class int) string { return benchmark + "/" + strconv.Itoa(class) }

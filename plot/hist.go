@@ -60,12 +60,13 @@ func scoreHistogram(groups [2][]float64, names [2]string, threshold float64, opt
 	leg := newLegend(px(20))
 	ymax := 0.0
 	for g := range groups {
-		// one bin more than the range needs, from lo, so both groups share the edges
+		// lo and hi, the range of both groups, added to each so that both get
+		// the same bin edges
 		hist, err := plotter.NewHist(append(vals[g], lo, hi), bins)
 		if err != nil {
 			return raster{}, err
 		}
-		// take the two edge values out again, and normalise
+		// take the two added values out again, and normalise
 		hist.Bins[0].Weight--
 		hist.Bins[len(hist.Bins)-1].Weight--
 		hist.Normalize(1)
