@@ -118,12 +118,15 @@ func loadPath(ctx context.Context, spec Spec, schema *table.Schema, h Hooks) (*d
 	if d.train, err = read(spec.Data); err != nil {
 		return nil, err
 	}
-	if o.Test != "" {
+	switch o.Test {
+	case spec.Data: // a file read as test data only (Open, ReadInput)
+		d.test = d.train
+	case "":
+		d.train, d.test = splitSet(d.train, frac, spec.Train.Seed)
+	default:
 		if d.test, err = read(o.Test); err != nil {
 			return nil, err
 		}
-	} else {
-		d.train, d.test = splitSet(d.train, frac, spec.Train.Seed)
 	}
 	return d, nil
 }
@@ -234,17 +237,20 @@ func loadTable(spec Spec, schema *table.Schema, frac float64) (*data, error) {
 	}
 	var testRowsOf *table.Rows
 	trainRows := rows
-	if o.Test != "" {
-		if testRowsOf, err = readTable(o.Test, o); err != nil {
-			return nil, err
-		}
-	} else {
+	switch o.Test {
+	case spec.Data: // a file read as test data only (Open, ReadInput)
+		testRowsOf = rows
+	case "":
 		order, held, err := testRows(len(rows.Records), frac, spec.Train.Seed)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rows.Name, err)
 		}
 		n := len(order) - held
 		trainRows, testRowsOf = pickRows(rows, slices.Sorted(slices.Values(order[:n]))), pickRows(rows, slices.Sorted(slices.Values(order[n:])))
+	default:
+		if testRowsOf, err = readTable(o.Test, o); err != nil {
+			return nil, err
+		}
 	}
 	if spec.Limit > 0 && spec.Limit < len(trainRows.Records) {
 		trainRows = pickRows(trainRows, seq(spec.Limit))
