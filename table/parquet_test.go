@@ -512,24 +512,7 @@ func BenchmarkParquetReadEncode(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		r := open()
-		enc, err := s.Bind(r.Columns())
-		if err != nil {
-			b.Fatal(err)
-		}
-		enc.IsMissing = r.IsMissing
-		dst := make([]float32, enc.Width())
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := enc.Encode(dst, rec); err != nil {
-				b.Fatal(err)
-			}
-		}
+		encodeStream(b, s, r)
 		r.Close()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
