@@ -108,9 +108,6 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 					Detection *detection `json:"detection,omitempty"`
 				}{a[0], test.Name, e, det})
 			}
-			if det != nil {
-				defer printDetection(stdout, det)
-			}
 			fmt.Fprintf(stdout, "%s on %s (%d examples), per sample:\n", a[0], test.Name, test.N)
 			if nll {
 				fmt.Fprintf(stdout, "NLL   %.2f ± %.2f nats (K = %d)\n", e.NLL, e.NLLStdErr, e.K)
@@ -123,7 +120,12 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 				for i, p := range m.Config.Parts {
 					fmt.Fprintf(tw, "  %s\t%s\t%.3f\n", p.Name, p.Likelihood, e.Parts[i])
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			if det != nil {
+				printDetection(stdout, det)
 			}
 			return nil
 		},
