@@ -63,9 +63,8 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestReport, error) {
 		if err := schema.Fit(rows); err != nil {
 			return err
 		}
-		x, err := schema.Encode(rows)
+		_, err = schema.Encode(rows) // the matrix training would hold
 		r.Rows, r.Width = len(rows.Records), schema.Width()
-		_ = x
 		return err
 	}
 	stream := func() error {
