@@ -123,14 +123,15 @@ func normalClass(s *dataset.Set, c string) (uint8, error) {
 	if n, err := strconv.Atoi(c); err == nil && n >= 0 && n < 256 && (s.Classes == 0 || n < s.Classes) {
 		return uint8(n), nil
 	}
-	return 0, fmt.Errorf("--normal-class %q is not a class of %s (classes: %v)", c, s.Name, or(s.ClassNames, s.Classes))
+	return 0, fmt.Errorf("--normal-class %q is not a class of %s (classes: %v)", c, s.Name, classList(s))
 }
 
-func or(names []string, classes int) any {
-	if names != nil {
-		return names
+// classList names the classes of s for an error.
+func classList(s *dataset.Set) any {
+	if s.ClassNames != nil {
+		return s.ClassNames
 	}
-	return fmt.Sprintf("0 to %d", classes-1)
+	return fmt.Sprintf("0 to %d", s.Classes-1)
 }
 
 // detect measures how the model's scores of test find the examples whose
