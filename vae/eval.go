@@ -19,7 +19,7 @@ import (
 // high score marks an input the model finds unlikely, which is what anomaly
 // detection with a VAE ranks by.
 func (m *Model) Scores(x []float32, rng *rand.Rand) ([]Loss, error) {
-	scores, _, _, err := m.score(x, nil, rng)
+	scores, _, _, err := m.score(x, nil, nil, rng)
 	return scores, err
 }
 
@@ -33,14 +33,32 @@ func (m *Model) PartScores(x []float32, rng *rand.Rand) (scores []Loss, parts []
 		return nil, nil, errors.New("part scores: the model has no parts")
 	}
 	parts = make([]float32, len(x)/m.Config.Input*P)
-	scores, _, _, err = m.score(x, parts, rng)
+	scores, _, _, err = m.score(x, parts, nil, rng)
 	return scores, parts, err
 }
 
+// InputScores is Scores for a model with one likelihood term per input
+// (Bernoulli or Gaussian, not parts) that also returns, in terms
+// [n, Input], the reconstruction term −log p(x_j|z) of each input of each
+// row, and in recon [n, Input] the mean of p(x|z) at the z drawn: which
+// pixels make an image unlikely, and what the model expected there. The
+// terms of a row add up to its Recon, within float32 rounding.
+func (m *Model) InputScores(x []float32, rng *rand.Rand) (scores []Loss, terms, recon []float32, err error) {
+	if m.Config.Parts != nil {
+		return nil, nil, nil, errors.New("input scores: a model of parts has one term per part (PartScores)")
+	}
+	terms, recon = make([]float32, len(x)), make([]float32, len(x))
+	scores, _, _, err = m.score(x, nil, &inputTerms{terms, recon}, rng)
+	return scores, terms, recon, err
+}
+
+// inputTerms receives the per-input terms and means of a score pass.
+type inputTerms struct{ terms, recon []float32 }
+
 // score is Scores that also returns the posterior means and
 // log-variances [n, Latent] its pass computed on the way, and fills parts
-// with the part scores when it is not nil.
-func (m *Model) score(x, parts []float32, rng *rand.Rand) (scores []Loss, mean, logVar []float32, err error) {
+// with the part scores and in with the per-input terms when they are not nil.
+func (m *Model) score(x, parts []float32, in *inputTerms, rng *rand.Rand) (scores []Loss, mean, logVar []float32, err error) {
 	D, L := m.Config.Input, m.Config.Latent
 	n, err := rows("scores: x", x, D)
 	if err != nil {
@@ -62,6 +80,11 @@ func (m *Model) score(x, parts []float32, rng *rand.Rand) (scores []Loss, mean, 
 		}
 		if P := len(m.Config.Parts); parts != nil {
 			copy(parts[lo*P:hi*P], p.partLoss)
+		}
+		if in != nil {
+			t := m.lik.(termwise)
+			t.terms(in.terms[lo*D:hi*D], p.logits[:(hi-lo)*D], x[lo*D:hi*D])
+			m.lik.mean(in.recon[lo*D:hi*D], p.logits[:(hi-lo)*D])
 		}
 		copy(mean[lo*L:hi*L], p.mean)
 		copy(logVar[lo*L:hi*L], p.logVar)
@@ -293,7 +316,7 @@ func (m *Model) Evaluate(ctx context.Context, x []float32, opts NLLOptions) (*Ev
 	if P > 0 {
 		parts = make([]float32, len(x)/m.Config.Input*P)
 	}
-	scores, mean, _, err := m.score(x, parts, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
+	scores, mean, _, err := m.score(x, parts, nil, rand.New(rand.NewPCG(opts.Seed, math.MaxUint64)))
 	if err != nil {
 		return nil, err
 	}

@@ -295,3 +295,44 @@ func TestNLLProbabilisticPCA(t *testing.T) {
 		}
 	}
 }
+
+// The per-input terms of each row add up to its reconstruction term, with
+// the same draws as Scores, for each likelihood with one term per input; and
+// a model of parts is sent to PartScores.
+func TestInputScores(t *testing.T) {
+	for _, cfg := range []Config{
+		{Input: 10, Hidden: []int{8}, Latent: 2},
+		{Input: 10, Hidden: []int{8}, Latent: 2, Likelihood: Gaussian},
+		{Input: 10, Hidden: []int{8}, Latent: 2, Likelihood: Gaussian, Sigma: 0.3},
+	} {
+		rng := rand.New(rand.NewPCG(3, 3))
+		m, err := New(cfg, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randomInput(rng, 7, 10)
+		scores, terms, recon, err := m.InputScores(x, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := m.Scores(x, rand.New(rand.NewPCG(1, 1)))
+		for i, s := range scores {
+			var sum float64
+			for _, v := range terms[i*10 : (i+1)*10] {
+				sum += float64(v)
+			}
+			if s != want[i] || math.Abs(sum-s.Recon) > 1e-4*max(1, math.Abs(s.Recon)) {
+				t.Errorf("%s σ %v row %d: terms add up to %v, recon %v (Scores %v)", cfg.likelihood(), cfg.Sigma, i, sum, s.Recon, want[i].Recon)
+			}
+		}
+		for _, v := range recon {
+			if cfg.likelihood() == Bernoulli && (v <= 0 || v >= 1) {
+				t.Fatalf("Bernoulli mean %v outside (0, 1)", v)
+			}
+		}
+	}
+	m, _ := New(partsConfig(5), rand.New(rand.NewPCG(4, 4)))
+	if _, _, _, err := m.InputScores(make([]float32, 12), rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("a model of parts gave input scores")
+	}
+}

@@ -21,6 +21,12 @@ type likelihood interface {
 	mean(dst, outputs []float32)
 }
 
+// termwise is a likelihood with one term per input, which it writes, as
+// −log p(x_j|z) of each output and target, into dst.
+type termwise interface {
+	terms(dst, outputs, x []float32)
+}
+
 // bernoulli: the outputs are logits.
 type bernoulli struct{}
 
@@ -29,6 +35,8 @@ func (bernoulli) nll(grad, rowLoss, _, outputs, x []float32, gradScale float32) 
 }
 
 func (bernoulli) mean(dst, outputs []float32) { nn.Sigmoid(dst, outputs) }
+
+func (bernoulli) terms(dst, outputs, x []float32) { nn.BCEWithLogits(nil, dst, outputs, x, 1) }
 
 // gaussian: the outputs are means, the log-variances [Input] are logVar
 // (fixed) or the value of the parameter learned.
@@ -49,6 +57,19 @@ func (g gaussian) nll(grad, rowLoss, _, outputs, x []float32, gradScale float32)
 }
 
 func (gaussian) mean(dst, outputs []float32) { copy(dst, outputs) }
+
+func (g gaussian) terms(dst, outputs, x []float32) {
+	logVar := g.logVar
+	if g.learned != nil {
+		logVar = g.learned.Value
+	}
+	const log2Pi = 1.8378770664093453
+	for i, mu := range outputs {
+		lv := float64(logVar[i%len(logVar)])
+		d := float64(x[i]) - float64(mu)
+		dst[i] = float32((d*d*math.Exp(-lv) + lv + log2Pi) / 2)
+	}
+}
 
 // newLikelihood returns the likelihood of a model of shape c whose learned
 // output log-variance, if it has one, is logVar.

@@ -353,7 +353,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		// KL per dimension and the active units.
 		var mean, logVar []float32
 		evaluate := func(set *dataset.Set, stream uint64) (*Loss, error) {
-			scores, mu, lv, err := m.score(set.X, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
+			scores, mu, lv, err := m.score(set.X, nil, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
 			if err != nil {
 				return nil, fmt.Errorf("train: %s loss: %w", set.Name, err)
 			}
