@@ -252,6 +252,21 @@ func loadTable(spec Spec, schema *table.Schema, frac float64) (*data, error) {
 			return nil, err
 		}
 	}
+	if spec.Classes != nil {
+		label := o.Label
+		if schema != nil {
+			label = schema.Label
+		} else if label == "" && o.Schema != "" {
+			user, err := table.ReadSchema(o.Schema)
+			if err != nil {
+				return nil, err
+			}
+			label = user.Label
+		}
+		if trainRows, err = classRows(trainRows, label, spec.Classes); err != nil {
+			return nil, err
+		}
+	}
 	if spec.Limit > 0 && spec.Limit < len(trainRows.Records) {
 		trainRows = pickRows(trainRows, seq(spec.Limit))
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -112,5 +113,66 @@ func TestTestRows(t *testing.T) {
 	}
 	if _, _, err := testRows(1, 0.5, 1); err == nil || !strings.Contains(err.Error(), "--test") {
 		t.Errorf("one row: %v, want an error suggesting --test", err)
+	}
+}
+
+// Classes keeps the training examples of the classes named (by number or
+// name, a table's label cell) and leaves the test set whole; a class no
+// example has, or data without labels, is an error naming it.
+func TestClasses(t *testing.T) {
+	dir := t.TempDir()
+	folder, npy := writeImages(t, dir, 40) // classes a (0) and b (1)
+	csvPath := filepath.Join(dir, "t.csv")
+	var b strings.Builder
+	b.WriteString("v,kind\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "%.1f,%s\n", float64(i%7)*1.5, []string{"x", "y"}[i%2])
+	}
+	if err := os.WriteFile(csvPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		data, label string
+		classes     []string
+		want        uint8  // the label every training example has
+		err         string // part of the error, if one
+	}{
+		{data: folder, classes: []string{"a"}, want: 0},
+		{data: folder, classes: []string{"1"}, want: 1},
+		{data: csvPath, label: "kind", classes: []string{"y"}, want: 1},
+		{data: folder, classes: []string{"c"}, err: `no class "c" (classes 0 to 1: a, b)`},
+		{data: npy, classes: []string{"0"}, err: "has no labels"},
+		{data: csvPath, label: "kind", classes: []string{"z"}, err: `no row has kind "z"`},
+		{data: csvPath, classes: []string{"x"}, err: "needs the label column"},
+	} {
+		spec := DefaultSpec()
+		spec.Data, spec.Classes, spec.DataOptions.Label = tc.data, tc.classes, tc.label
+		spec.DataOptions.TestFraction = 0.25
+		d, err := loadData(context.Background(), spec, nil, Hooks{Logger: slog.New(slog.DiscardHandler)})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s %v: error %v, want one with %q", filepath.Base(tc.data), tc.classes, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s %v: %v", filepath.Base(tc.data), tc.classes, err)
+		}
+		spec.Classes = nil
+		all, err := loadData(context.Background(), spec, nil, Hooks{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(all.train.Labels, []byte{tc.want}); d.train.N != n || d.test.N != 10 {
+			t.Errorf("%s %v: %d training and %d test examples, want %d of the 30 and all 10", filepath.Base(tc.data), tc.classes, d.train.N, d.test.N, n)
+		}
+		for _, l := range d.train.Labels {
+			if l != tc.want {
+				t.Fatalf("%s %v: a training example of class %d", filepath.Base(tc.data), tc.classes, l)
+			}
+		}
+		if got := slices.Compact(slices.Sorted(slices.Values(d.test.Labels))); len(got) != 2 {
+			t.Errorf("%s %v: test classes %v, want both", filepath.Base(tc.data), tc.classes, got)
+		}
 	}
 }

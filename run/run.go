@@ -47,12 +47,17 @@ type Spec struct {
 	// Data is a data set's name, "mnist" or "fashion-mnist", or the path
 	// of a table, an array or an image folder (see DataOptions), absolute
 	// in a run's spec.json so that the run can be read from any folder.
-	Data        string           `json:"data" yaml:"data"`
-	DataDir     string           `json:"data_dir,omitempty" yaml:"data_dir,omitempty"` // folder with a named set's IDX files; empty: $VAE_DATA, the cache, a download
-	DataOptions DataOptions      `json:"data_options,omitzero" yaml:"data_options,omitempty"`
-	Limit       int              `json:"limit,omitempty" yaml:"limit,omitempty"` // train on the first Limit examples only; 0: all
-	Model       vae.Config       `json:"model" yaml:"model"`
-	Train       vae.TrainOptions `json:"train" yaml:"train"`
+	Data        string      `json:"data" yaml:"data"`
+	DataDir     string      `json:"data_dir,omitempty" yaml:"data_dir,omitempty"` // folder with a named set's IDX files; empty: $VAE_DATA, the cache, a download
+	DataOptions DataOptions `json:"data_options,omitzero" yaml:"data_options,omitempty"`
+	Limit       int         `json:"limit,omitempty" yaml:"limit,omitempty"` // train on the first Limit examples only; 0: all
+	// Classes, if set, keeps only the training examples of these classes,
+	// each a label number or a class name (a table's label cell): a model
+	// of normal data for one-class anomaly detection. The test set keeps
+	// every class.
+	Classes []string         `json:"classes,omitempty" yaml:"classes,omitempty"`
+	Model   vae.Config       `json:"model" yaml:"model"`
+	Train   vae.TrainOptions `json:"train" yaml:"train"`
 	// Detector, if set, is the anomaly detector the final model gets: its
 	// score and how its threshold is chosen (a contamination or a
 	// quantile) from the normal set, the validation set if the run has
@@ -507,15 +512,20 @@ func loadData(ctx context.Context, spec Spec, schema *table.Schema, h Hooks) (*d
 			return nil, err
 		}
 		d = &data{train: train, test: test, src: src}
-		if spec.Limit > 0 && spec.Limit < train.N {
-			d.train = train.Subset(spec.Limit)
-		}
 	} else {
 		var err error
 		if d, err = loadPath(ctx, spec, schema, h); err != nil {
 			return nil, err
 		}
-		if d.schema == nil && spec.Limit > 0 && spec.Limit < d.train.N {
+	}
+	if d.schema == nil { // a table's rows were chosen before its schema was fitted
+		var err error
+		if spec.Classes != nil {
+			if d.train, err = classSet(d.train, spec.Classes); err != nil {
+				return nil, err
+			}
+		}
+		if spec.Limit > 0 && spec.Limit < d.train.N {
 			d.train = d.train.Subset(spec.Limit)
 		}
 	}

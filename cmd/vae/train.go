@@ -70,7 +70,7 @@ given on the command line win over it.`,
 			}
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
-				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "hidden", "latent", "activation", "init", "likelihood", "sigma",
+				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "classes", "hidden", "latent", "activation", "init", "likelihood", "sigma",
 					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "objective", "samples", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
@@ -138,6 +138,7 @@ given on the command line win over it.`,
 	dataOptionFlags(f, &s.DataOptions)
 	f.StringVar(&s.DataDir, "data-dir", "", "folder with the four IDX files (default $VAE_DATA, else the cache, else download)")
 	f.IntVar(&s.Limit, "limit", 0, "train on the first N training examples only (0: all)")
+	f.StringSliceVar(&s.Classes, "classes", nil, "train on the examples of these classes only (label numbers or names), e.g. a model of normal data for anomaly detection; the test set keeps every class")
 	f.IntSliceVar(&hidden, "hidden", s.Model.Hidden, "hidden layer sizes, encoder order")
 	f.IntVar(&s.Model.Latent, "latent", s.Model.Latent, "latent dimensions")
 	f.StringVar(&activation, "activation", string(s.Model.Activation), "hidden activation: relu, tanh or softplus; or one per hidden layer, e.g. tanh,relu")
@@ -196,6 +197,7 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("channels", func() { o.Channels = fo.Channels })
 	set("skip-bad", func() { o.SkipBad = fo.SkipBad })
 	set("limit", func() { spec.Limit = flags.Limit })
+	set("classes", func() { spec.Classes = flags.Classes })
 	set("hidden", func() { spec.Model.Hidden = flags.Model.Hidden })
 	set("latent", func() { spec.Model.Latent = flags.Model.Latent })
 	set("activation", func() {
