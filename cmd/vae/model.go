@@ -156,8 +156,14 @@ its index (id, label), negative ELBO with its reconstruction and KL terms
 samples. High scores are the examples the model finds unlikely. For a model
 of a table, each row of --input is read with the model's preprocessing and
 scored with the reconstruction term of each column (recon_COLUMN), in a
-stream: the file may be larger than memory.`,
-		Example: "  vae score --out scores.csv runs/mnist-512-2/model.safetensors\n  vae score --k 1000 --out - runs/mnist-512-2/model.safetensors | sort -t, -k4 -g | tail\n  vae score --input new.csv --out scores.csv runs/mixed-512-2",
+stream: the file may be larger than memory.
+
+With --explain N, also the N highest-scoring examples (by the model's
+detector score if it has one, else the negative ELBO): for a table, a CSV of
+each row's columns ranked by their share of its reconstruction term; for
+images, a PNG with a row per image of the input, its reconstruction and a
+heat map of the reconstruction term of each pixel.`,
+		Example: "  vae score --out scores.csv runs/mnist-512-2/model.safetensors\n  vae score --k 1000 --out - runs/mnist-512-2/model.safetensors | sort -t, -k4 -g | tail\n  vae score --input new.csv --out scores.csv runs/mixed-512-2\n  vae score --explain 8 --explain-out top.png runs/mnist-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if k < 0 || k > vae.MaxK {
@@ -167,10 +173,19 @@ stream: the file may be larger than memory.`,
 			if err != nil {
 				return err
 			}
-			if explain > 0 && (m.Table == nil || in.path == "") {
-				return usageError{fmt.Errorf("--explain is for a table model's --input rows")}
+			if explain < 0 {
+				return usageError{fmt.Errorf("--explain %d, want ≥ 0", explain)}
+			}
+			if explain > 0 && m.Table != nil && in.path == "" {
+				return usageError{fmt.Errorf("--explain of a table model explains its --input rows")}
+			}
+			if explain > 0 && m.Table == nil && test.Rows*test.Cols*max(1, test.Channels) != m.Config.Input {
+				return fmt.Errorf("--explain draws images, but %s holds no images of the model's %d inputs", test.Name, m.Config.Input)
 			}
 			if m.Table != nil && in.path != "" {
+				if explainOut == "" {
+					explainOut = "explain.csv"
+				}
 				err := in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error {
 					return m.ScoreTable(cmd.Context(), r, w, vae.ScoreOptions{Seed: seed, K: k})
 				})
@@ -226,13 +241,33 @@ stream: the file may be larger than memory.`,
 				cw.Flush()
 				return cw.Error()
 			}
-			return writeTo(stdout, out, write)
+			if err := writeTo(stdout, out, write); err != nil || explain == 0 {
+				return err
+			}
+			top, err := m.ExplainImages(cmd.Context(), test.X, explain, seed)
+			if err != nil {
+				return err
+			}
+			var inputs, recons, terms [][]float32
+			var labels []string
+			for _, e := range top {
+				inputs, recons, terms = append(inputs, e.Input), append(recons, e.Reconstruction), append(terms, e.Terms)
+				labels = append(labels, fmt.Sprintf("#%d score %.1f", e.Index, e.Score))
+			}
+			img, err := plot.ExplanationGrid(inputs, recons, terms, labels, test.Rows, test.Cols, plot.GridOptions{Channels: test.Channels})
+			if err != nil {
+				return err
+			}
+			if explainOut == "" {
+				explainOut = "explain.png"
+			}
+			return writeTo(stdout, explainOut, func(w io.Writer) error { return png.Encode(w, img) })
 		},
 	}
 	d.add(cmd)
 	in.add(cmd, "the examples to score")
-	cmd.Flags().IntVar(&explain, "explain", 0, "tables: also write the N highest-scoring rows with their columns ranked by their share of the score, observed and reconstructed")
-	cmd.Flags().StringVar(&explainOut, "explain-out", "explain.csv", "the CSV of --explain, - for stdout")
+	cmd.Flags().IntVar(&explain, "explain", 0, "also write the N highest-scoring examples: a table's rows with their columns ranked by their share of the score, observed and reconstructed; images with their reconstructions and heat maps of the reconstruction term per pixel")
+	cmd.Flags().StringVar(&explainOut, "explain-out", "", "the CSV of --explain for a table (default explain.csv), its PNG for images (default explain.png), - for stdout")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the noise ε")
 	cmd.Flags().IntVar(&k, "k", 0, "also estimate −log p(x) with this many importance samples")
 	cmd.Flags().StringVarP(&out, "out", "o", "scores.csv", "CSV file to write, - for stdout")
