@@ -5,6 +5,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -110,12 +111,7 @@ func FLOPs(c vae.Config) (train, encode, decode float64) {
 // Run measures training and inference speed of each of Archs at each
 // thread count, and PyTorch's for the same work when it can.
 func Run(ctx context.Context, opt Options) (*Report, error) {
-	if len(opt.Threads) == 0 {
-		opt.Threads = []int{1, runtime.NumCPU()}
-		if runtime.NumCPU() == 1 {
-			opt.Threads = opt.Threads[:1]
-		}
-	}
+	opt.Threads = threadCounts(opt.Threads)
 	if opt.Steps == 0 {
 		opt.Steps = 200
 	}
@@ -153,6 +149,18 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	r.PeakRSSMiB = peakRSSMiB()
 	return r, nil
+}
+
+// threadCounts returns t, or when it is empty the default thread counts:
+// 1 and runtime.NumCPU().
+func threadCounts(t []int) []int {
+	if len(t) > 0 {
+		return t
+	}
+	if runtime.NumCPU() == 1 {
+		return []int{1}
+	}
+	return []int{1, runtime.NumCPU()}
 }
 
 // inferBatch is the batch of the inference measurements, as the PyTorch
@@ -228,37 +236,13 @@ type torchResult struct {
 // addTorch runs the reference script at the given thread count and fills
 // in the PyTorch column of the rows with that count.
 func (r *Report) addTorch(ctx context.Context, threads int, opt Options) error {
-	python, script := opt.Python, opt.Script
-	if python == "-" {
-		return fmt.Errorf("PyTorch not asked for")
-	}
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
-	if script == "" {
-		script = "scripts/torch_reference.py"
-	}
-	if _, err := os.Stat(script); err != nil {
-		return fmt.Errorf("reference script: %w", err)
-	}
-	args := []string{script, "bench", "--threads", fmt.Sprint(threads), "--steps", fmt.Sprint(opt.Steps), "--warmup", fmt.Sprint(opt.Warmup)}
+	args := []string{"bench", "--threads", fmt.Sprint(threads), "--steps", fmt.Sprint(opt.Steps), "--warmup", fmt.Sprint(opt.Warmup)}
 	if opt.DataDir != "" {
 		args = append(args, "--data", opt.DataDir)
 	}
-	cmd := exec.CommandContext(ctx, python, args...)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
-	out, err := cmd.Output()
-	if err != nil {
-		msg := err.Error()
-		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
-			lines := strings.Split(strings.TrimSpace(string(ee.Stderr)), "\n")
-			msg = lines[len(lines)-1]
-		}
-		return fmt.Errorf("%s %s: %s", python, script, msg)
-	}
 	var t torchResult
-	if err := json.Unmarshal(out, &t); err != nil {
-		return fmt.Errorf("%s: output: %w", script, err)
+	if err := runTorch(ctx, opt.Python, opt.Script, threads, &t, args...); err != nil {
+		return err
 	}
 	r.TorchVersion, r.TorchBLAS = t.Torch, t.BLAS
 	r.TorchPeakRSSMiB = max(r.TorchPeakRSSMiB, t.RSS)
@@ -272,6 +256,35 @@ func (r *Report) addTorch(ctx context.Context, threads int, opt Options) error {
 		if row.Torch > 0 {
 			row.Ratio = row.SamplesPerSec / row.Torch
 		}
+	}
+	return nil
+}
+
+// runTorch runs the reference script (default scripts/torch_reference.py)
+// with args under python (default /usr/bin/python3; "-": not at all) at
+// the given thread count, and decodes the JSON object it prints into v. The
+// error says why there are no PyTorch figures: no torch, no script, or the
+// last line the script wrote to stderr.
+func runTorch(ctx context.Context, python, script string, threads int, v any, args ...string) error {
+	if python == "-" {
+		return fmt.Errorf("PyTorch not asked for")
+	}
+	python, script = cmp.Or(python, "/usr/bin/python3"), cmp.Or(script, "scripts/torch_reference.py")
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("reference script: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, python, append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
+	out, err := cmd.Output()
+	if err != nil {
+		msg := err.Error()
+		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
+			msg = lastLine(ee.Stderr)
+		}
+		return fmt.Errorf("%s %s: %s", python, script, msg)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		return fmt.Errorf("%s: output: %w", script, err)
 	}
 	return nil
 }

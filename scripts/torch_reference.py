@@ -41,6 +41,15 @@ nll MODEL [--k K] [--n N] [--threads T] [--binarize]
     test set drawn by torch (not the Go one: compare speed, and the NLL
     within its standard error).
 
+score MODEL INPUTS OUT [--k K] [--nll-n N] [--batch B] [--repeats R] [--threads T]
+    What `vae bench score` runs: times the negative ELBO of the images `x`
+    of INPUTS (one z per image, batches of B, as `vae score`) and the
+    importance-weighted −log p(x) of the first N with K samples each (as
+    `vae score --k K`), the best of R passes each, and prints one JSON
+    object with the images per second. OUT receives each image's `elbo`,
+    computed with the noise `eps` of INPUTS (the Go side's, so that the two
+    can be compared image by image), and `nll` (torch's own draws).
+
     /usr/bin/python3 scripts/torch_reference.py bench --threads 1
     /usr/bin/python3 scripts/torch_reference.py step in.safetensors out.safetensors
 
@@ -220,6 +229,31 @@ def bench(args):
     print(json.dumps(result, indent=2))
 
 
+def iw_nll(model, test, k_total, chunk=1000):
+    """Returns the importance-weighted −log p(x) of each row of test [n, input]
+    with k_total samples each, for a Bernoulli model, as Go's Model.NLL: in
+    blocks of up to chunk samples (chunk // k_total images at a time when
+    k_total < chunk), log-sum-exp in float64."""
+    per = max(1, chunk // k_total)  # images per chunk when K < chunk
+    out = []
+    for lo in range(0, test.shape[0], per):
+        x = test[lo:lo + per]
+        mean, log_var = model.encode(x)
+        std = torch.exp(log_var / 2)
+        logw = []
+        for s in range(0, k_total, max(1, chunk // x.shape[0])):
+            k = min(k_total - s, max(1, chunk // x.shape[0]))
+            eps = torch.randn(k, *mean.shape)
+            z = mean + std * eps  # [k, n, latent]
+            logits = model.decode(z)
+            log_px = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+            log_pz_qz = 0.5 * (eps.pow(2) - z.pow(2) + log_var).sum(-1)
+            logw.append((log_px + log_pz_qz).double())
+        logw = torch.cat(logw)  # [K, n]
+        out.append(-(torch.logsumexp(logw, 0) - math.log(k_total)))
+    return torch.cat(out)
+
+
 def nll(args):
     """Prints the importance-weighted NLL estimate and its speed."""
     torch.set_num_threads(args.threads)
@@ -228,32 +262,62 @@ def nll(args):
     test = read_mnist(args.data, "t10k")[:args.n]
     if args.binarize:
         test = torch.bernoulli(test)
-    chunk = 1000
-    per = max(1, chunk // args.k)  # images per chunk when K < chunk
-    out = []
     start = time.perf_counter()
     with torch.no_grad():
-        for lo in range(0, test.shape[0], per):
-            x = test[lo:lo + per]
-            mean, log_var = model.encode(x)
-            std = torch.exp(log_var / 2)
-            logw = []
-            for s in range(0, args.k, max(1, chunk // x.shape[0])):
-                k = min(args.k - s, max(1, chunk // x.shape[0]))
-                eps = torch.randn(k, *mean.shape)
-                z = mean + std * eps  # [k, n, latent]
-                logits = model.decode(z)
-                log_px = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
-                log_pz_qz = 0.5 * (eps.pow(2) - z.pow(2) + log_var).sum(-1)
-                logw.append((log_px + log_pz_qz).double())
-            logw = torch.cat(logw)  # [K, n]
-            out.append(-(torch.logsumexp(logw, 0) - math.log(args.k)))
+        v = iw_nll(model, test, args.k)
     seconds = time.perf_counter() - start
-    v = torch.cat(out)
     print(json.dumps({
         "torch": torch.__version__, "blas": (blas_libraries() or [None])[0], "threads": torch.get_num_threads(),
         "k": args.k, "n": v.shape[0], "nll": v.mean().item(), "nll_se": (v.std() / math.sqrt(v.shape[0])).item(),
         "seconds": round(seconds, 2), "images_per_sec": rate(v.shape[0], seconds),
+    }, indent=2))
+
+
+def neg_elbo(model, x, eps, batch):
+    """Returns the negative ELBO of each row of x [n, input], batch rows at a
+    time, as Go's Model.Scores: −log p(x|z) + KL with one z = mean +
+    exp(log_var/2)·ε per row, ε the rows of eps [n, latent], or drawn when
+    eps is None."""
+    out = []
+    for lo in range(0, x.shape[0], batch):
+        xb = x[lo:lo + batch]
+        mean, log_var = model.encode(xb)
+        e = torch.randn_like(mean) if eps is None else eps[lo:lo + batch]
+        z = mean + torch.exp(log_var / 2) * e
+        kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(-1)
+        out.append(model.nll(model.decode(z), xb) + kl)
+    return torch.cat(out)
+
+
+def timed(repeats, f):
+    """Returns the result of f's first call and the shortest of repeats calls'
+    times, in seconds."""
+    first, best = None, math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        v = f()
+        best = min(best, time.perf_counter() - start)
+        first = v if first is None else first
+    return first, best
+
+
+def score(args):
+    """Times scoring as `vae score` and `vae score --k K` do, on the inputs
+    the Go bench wrote; writes the scores and prints the speeds."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    model = load_model(args.model)
+    inputs, _ = load_safetensors(args.inputs)
+    x, eps = inputs["x"], inputs["eps"]
+    with torch.no_grad():
+        elbo = neg_elbo(model, x, eps, args.batch)  # Go's ε: the same values, to check
+        _, elbo_seconds = timed(args.repeats, lambda: neg_elbo(model, x, None, args.batch))
+        nll_x = x[:args.nll_n]
+        nll_v, nll_seconds = timed(args.repeats, lambda: iw_nll(model, nll_x, args.k))
+    save_safetensors(args.out, {"elbo": elbo, "nll": nll_v})
+    print(json.dumps({
+        "torch": torch.__version__, "blas": (blas_libraries() or [None])[0], "threads": torch.get_num_threads(),
+        "elbo_images_per_sec": rate(x.shape[0], elbo_seconds), "nll_images_per_sec": rate(nll_x.shape[0], nll_seconds),
     }, indent=2))
 
 
@@ -285,12 +349,22 @@ def parse_args():
     n.add_argument("--binarize", action="store_true", help="binarise the test images first")
     n.add_argument("--data", default=b.get_default("data"), help="folder with the MNIST IDX files")
     n.set_defaults(run=nll)
+    c = sub.add_parser("score", help="negative ELBO and importance-weighted NLL of inputs the Go bench wrote, and their speed")
+    c.add_argument("model", help="model file written by package vae (Bernoulli likelihood)")
+    c.add_argument("inputs", help="safetensors file with the images `x` [n, input] and the noise `eps` [n, latent] of the ELBO check")
+    c.add_argument("out", help="safetensors file to write each image's `elbo` (with eps) and `nll` to")
+    c.add_argument("--k", type=int, default=100, help="importance samples per image (default 100)")
+    c.add_argument("--nll-n", type=int, default=1000, help="the first N images get an NLL (default 1000)")
+    c.add_argument("--batch", type=int, default=1000, help="ELBO batch size (default 1000)")
+    c.add_argument("--repeats", type=int, default=3, help="timed passes of each; the best counts (default 3)")
+    c.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    c.set_defaults(run=score)
     return ap.parse_args()
 
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    if ARGS.command in ("bench", "nll"):
+    if ARGS.command in ("bench", "nll", "score"):
         # OpenMP (torch's and OpenBLAS's) reads this once, when torch loads.
         os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
     sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree

@@ -40,7 +40,49 @@ work and print the ratio.`,
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for the comparison; - to skip it")
 	f.StringVar(&o.Script, "script", "scripts/torch_reference.py", "PyTorch reference script")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(newBenchImpute(stdout, logger), newBenchIngest(stdout), newBenchAnomaly(stdout, logger))
+	cmd.AddCommand(newBenchScore(stdout, logger), newBenchImpute(stdout, logger), newBenchIngest(stdout), newBenchAnomaly(stdout, logger))
+	return cmd
+}
+
+func newBenchScore(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var o bench.ScoreOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "score",
+		Short: "Measure scoring throughput (negative ELBO, NLL with K samples) on MNIST, beside PyTorch when it is installed",
+		Long: `Time scoring the MNIST test images with the PyTorch example's network
+(784-400-20) and the Keras example's (784-512-2), at each thread count: the
+negative ELBO of --images images with one ε each, as vae score does, and the
+importance-weighted −log p(x) of the first --nll-images with --k samples
+each, as vae score --k does. The models are trained for 50 steps of batch
+128 first, so that the scores compared are those of a model that has learned
+something (how fast scoring is does not depend on how long a model trained).
+When /usr/bin/python3 can import torch, scripts/torch_reference.py score runs
+the same models (the weights handed over in a file) on the same images in the
+same batches, and the table prints its images/s, the ratio, and whether its
+scores agree with ours: image by image for the ELBO (the same ε on both
+sides), the mean for the NLL (within float32 rounding and 4 standard errors).`,
+		Example: "  vae bench score\n  vae bench score --threads 2 --k 1000 --nll-images 100 --json",
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = logger
+			r, err := bench.Score(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return report(stdout, asJSON, r)
+		},
+	}
+	f := cmd.Flags()
+	f.IntSliceVar(&o.Threads, "threads", nil, "thread counts (default 1 and the number of CPUs)")
+	f.IntVar(&o.Images, "images", 10000, "test images the negative ELBO scores")
+	f.IntVar(&o.NLLImages, "nll-images", 1000, "test images the NLL scores (the first ones)")
+	f.IntVar(&o.K, "k", 100, "importance samples per image of the NLL")
+	f.IntVar(&o.Repeats, "repeats", 3, "timed passes of each score; the best counts")
+	f.StringVar(&o.DataDir, "data-dir", "", "folder with the MNIST files (default $VAE_DATA, else the cache, else download)")
+	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for the comparison; - to skip it")
+	f.StringVar(&o.Script, "script", "scripts/torch_reference.py", "PyTorch reference script")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
