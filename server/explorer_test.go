@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/govae/vae/run"
 	"github.com/govae/vae/server"
 	"github.com/govae/vae/vae"
 )
@@ -134,6 +135,28 @@ func (b *browser) eval(what, expr string) float64 {
 		b.t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+// text evaluates a JavaScript expression whose value is a string.
+func (b *browser) text(what, expr string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// slide sets the threshold's slider to its attribute end ("min" or "max")
+// and returns the number of test points it then flags.
+func (b *browser) slide(end string) float64 {
+	b.t.Helper()
+	return b.eval("moving the threshold to its "+end, `(() => {
+		const s = document.getElementById("threshold");
+		s.value = s.`+end+`;
+		s.dispatchEvent(new Event("input"));
+		return Number(document.getElementById("flagged").dataset.count);
+	})()`)
 }
 
 // poll waits until a JavaScript expression is true.
@@ -274,6 +297,28 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("the page shows an error: %s", text)
 	}
 
+	// The anomalies: the 20 test points of highest score, each with its
+	// heat map; the threshold, at first the scores' 95th percentile, flags
+	// 5% of them, all but the lowest at its lowest, with the precision and
+	// recall of the labels; a click pins one; the map is coloured by score.
+	poll("the anomalies and their heat maps", `document.querySelectorAll("#anomalies li").length === 20 && document.querySelectorAll("#anomalies canvas[data-ready]").length === 20`)
+	if b := brightness("heat-" + strconv.Itoa(int(eval("the first anomaly", `state.anomalies[0].index`)))); b <= 0 {
+		t.Errorf("the first anomaly's heat map has brightness %v, want > 0", b)
+	}
+	if n := eval("flagged", `Number(document.getElementById("flagged").dataset.count)`); n != 499 {
+		t.Errorf("the 95th percentile flags %v of 10,000 test points, want 499", n)
+	}
+	if n := br.slide("min"); n != 9999 {
+		t.Errorf("the lowest threshold flags %v of 10,000 test points, want 9,999", n)
+	}
+	if f := br.text("flagged", `document.getElementById("flagged").textContent`); !strings.Contains(f, "precision 0.900, recall 1.000") {
+		t.Errorf("flagged %q, want the precision and recall of flagging all but one of 10 classes", f)
+	}
+	step("pinning the first anomaly", chromedp.Click("#anomalies button"))
+	poll("the anomaly pinned", `document.getElementById("pinned-text").textContent.includes("test example " + state.anomalies[0].index + ",")`)
+	step("colouring the map by score", chromedp.Click("#by-score"))
+	poll("the legend of the scores", `document.getElementById("legend").textContent.startsWith("elbo score:")`)
+
 	// Hover without clicking decodes too; scroll back up for the screenshot.
 	step("scrolling to the map", chromedp.ScrollIntoView("#map"))
 	mx := eval("map left", `document.getElementById("map").getBoundingClientRect().left`)
@@ -301,7 +346,7 @@ func TestExplorerInBrowser(t *testing.T) {
 // TestExplorerPCAInBrowser checks the explorer of a model with 5 latent
 // dimensions: the map shows the principal plane and says so, a click decodes,
 // there is a slider per dimension, and choosing two dimensions redraws the
-// map.
+// map. Its run trained it on class 3, which the anomalies take as normal.
 func TestExplorerPCAInBrowser(t *testing.T) {
 	if findBrowser() == "" {
 		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
@@ -310,12 +355,15 @@ func TestExplorerPCAInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := server.New(server.Options{Model: m, Test: tinySet(500, 784)})
+	h, err := server.New(server.Options{Model: m, Test: tinySet(500, 784), Info: server.Info{Spec: &run.Spec{Classes: []string{"3"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	br := newBrowser(t, h)
 	br.ready()
+	if f := br.text("flagged", `document.getElementById("flagged").textContent`); !strings.Contains(f, "the 450 of other classes") {
+		t.Errorf("flagged %q, want class 3 normal and the 450 of the others the anomalies", f)
+	}
 	br.poll("the PCA projection", `state.proj.kind === "pca" && document.getElementById("projection-note").textContent.startsWith("Principal plane")`)
 	if n := br.eval("sliders", `document.querySelectorAll("#sliders input").length`); n != 5 {
 		t.Errorf("%v sliders, want 5", n)
@@ -368,14 +416,7 @@ func TestExplorerTableInBrowser(t *testing.T) {
 	}
 	br := newBrowser(t, h)
 	br.ready()
-	text := func(what, expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
+	text := br.text
 	br.poll("the origin decoded as a row", `document.getElementById("decoded-row").dataset.z === "0,0"`)
 	cells := text("the decoded row", `Array.from(document.querySelectorAll("#decoded-row tbody tr")).map((r) => r.cells[0].textContent + "=" + r.cells[1].textContent).join(";")`)
 	t.Logf("decoded row: %s", cells)
@@ -393,6 +434,19 @@ func TestExplorerTableInBrowser(t *testing.T) {
 	// Points of both classes are drawn in their colours.
 	if n := br.eval("classes on the map", `state.byClass.filter((c) => c.length > 0).length`); n != 2 {
 		t.Errorf("%v classes on the map, want 2", n)
+	}
+
+	// The anomalies name the columns to blame; the threshold flags some.
+	br.poll("the anomalies", `document.querySelectorAll("#anomalies li").length === 20`)
+	if first := text("the first anomaly", `document.querySelector("#anomalies li").textContent`); !strings.Contains(first, "%: ") ||
+		!strings.Contains(first, "height") && !strings.Contains(first, "weight") && !strings.Contains(first, "colour") && !strings.Contains(first, "member") {
+		t.Errorf("the first anomaly %q names no column to blame", first)
+	}
+	if n := br.slide("max"); n != 0 {
+		t.Errorf("the highest threshold flags %v rows, want 0", n)
+	}
+	if n, f := br.slide("min"), text("flagged", `document.getElementById("flagged").textContent`); n != 59 || !strings.Contains(f, "precision 0.") || !strings.Contains(f, "the 30 of other classes") {
+		t.Errorf("the lowest threshold flags %v of 60 rows (%q), want 59, with the precision and recall of taking class a as normal", n, f)
 	}
 
 	// Click test example 3: its values, its weight missing, beside the

@@ -4,10 +4,10 @@
 //
 // # API
 //
-// Every /v1 endpoint but GET /v1/model and GET /v1/points takes a POST with
-// a JSON object (Content-Type: application/json); the endpoints that take
-// inputs also take PNG images as multipart/form-data (form field "image",
-// repeated). Matrices are arrays of rows; inputs are pixels in [0, 1] (any
+// Every /v1 endpoint but the GET ones (/v1/model, /v1/points…,
+// /v1/anomalies) takes a POST with a JSON object (Content-Type:
+// application/json); the endpoints that take inputs also take PNG images as
+// multipart/form-data (form field "image", repeated). Matrices are arrays of rows; inputs are pixels in [0, 1] (any
 // number of absolute value ≤ 10⁶ for a model with a Gaussian likelihood).
 //
 //	POST /v1/encode       {"inputs": [[x…]…]}            → {"mean": [[…]…], "log_var": [[…]…]}
@@ -16,8 +16,10 @@
 //	POST /v1/sample       {"n": 4, "seed": 1}            → {"outputs": [[…]…]}
 //	POST /v1/score        {"inputs": …, "seed": 1, "k": 0} → {"scores": [{"loss", "recon", "kl", "nll"}…]}
 //	GET  /v1/model        the configuration, data and metrics of the model
-//	GET  /v1/points       the test set's latent means and labels (the explorer's map)
+//	GET  /v1/points       the test set's latent means, labels and scores (the explorer's map)
 //	GET  /v1/points/{i}   test example i: its pixels, label and encoding
+//	GET  /v1/points/{i}/heat.png  the reconstruction term of each of its pixels, as a PNG
+//	GET  /v1/anomalies?n=20       the n test examples of highest score, and what to blame
 //	GET  /healthz         "ok"
 //	GET  /metrics         Prometheus metrics
 //
@@ -44,6 +46,21 @@
 // label ("table"), GET /v1/points names the label's classes and
 // GET /v1/points/{i} gives the test row's cells ("row") and id. The
 // encoded "inputs" still work, but cannot say that a cell is missing.
+//
+// # Anomalies
+//
+// The server scores the test set once, at start, with the model's
+// detector (vae.Detector) when it has one, else with the negative ELBO
+// (seed 1): GET /v1/points gives the scores ("scores"), what they are
+// ("score_kind": "elbo", "nll", "recon" or "complexity") and the detector's
+// "threshold" (null without one). GET /v1/anomalies lists the n ≤ 100 of
+// highest score, highest first, each with its index, score, label, class
+// and id, and what the model finds unlikely in it, from one draw of ε per
+// example (the same at every request): for a table model, the
+// reconstruction term of each column, the highest first, with its share of
+// the row's, the row's cell and the reconstruction's ("blame"); for an
+// image model, its pixels ("input") and the path of its heat map ("heat"),
+// a PNG of the reconstruction term of each pixel.
 //
 // A request the server refuses gets a 4xx status (503 when it is too busy)
 // and the JSON body {"error": "FIELD: what is wrong", "field": "FIELD"},
@@ -323,6 +340,8 @@ func (s *Server) routes() {
 		{"GET", "/v1/model", noBody, s.modelInfo},
 		{"GET", "/v1/points", noBody, s.pointList},
 		{"GET", "/v1/points/{i}", noBody, s.point},
+		{"GET", "/v1/points/{i}/heat.png", noBody, s.heatMap},
+		{"GET", "/v1/anomalies", noBody, s.anomalies},
 	}
 	for _, e := range api {
 		s.mux.Handle(e.path, s.metrics.instrument(e.path, s.apiHandler(e)))
@@ -443,13 +462,18 @@ func (c *call) writeJSON(v any) error {
 // went away. Under Serve, the write timeout counts from here: a request
 // that waited for a slot and computed long still gets its answer.
 func (c *call) writeBody(b []byte) error {
+	return c.write("application/json", b)
+}
+
+// write is writeBody for a body of any content type.
+func (c *call) write(contentType string, b []byte) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
 	if d, ok := c.ctx.Value(writeTimeoutKey{}).(time.Duration); ok {
 		http.NewResponseController(c.w).SetWriteDeadline(time.Now().Add(d))
 	}
-	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Content-Type", contentType)
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if _, err := c.w.Write(b); err != nil {
 		return fmt.Errorf("%w: %v", errResponseLost, err)

@@ -208,16 +208,21 @@ func postJSON[T any](t *testing.T, ts *httptest.Server, path string, body any) T
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := do(t, ts, "POST", path, "application/json", bytes.NewReader(b))
+	return decodeJSON[T](t, "POST "+path, do(t, ts, "POST", path, "application/json", bytes.NewReader(b)))
+}
+
+// decodeJSON decodes r, the 200 JSON response to the request what, into a T.
+func decodeJSON[T any](t *testing.T, what string, r response) T {
+	t.Helper()
 	if r.status != 200 {
-		t.Fatalf("POST %s: status %d: %s", path, r.status, r.body)
+		t.Fatalf("%s: status %d: %s", what, r.status, r.body)
 	}
 	if ct := r.header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("POST %s: Content-Type %q", path, ct)
+		t.Errorf("%s: Content-Type %q", what, ct)
 	}
 	var v T
 	if err := json.Unmarshal(r.body, &v); err != nil {
-		t.Fatalf("POST %s: %v in %s", path, err, r.body)
+		t.Fatalf("%s: %v in %s", what, err, r.body)
 	}
 	return v
 }

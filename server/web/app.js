@@ -4,6 +4,15 @@
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+// RAMP is a sequential ramp of 16 colours, light yellow (low score) to dark
+// red (high), for the map coloured by score.
+const RAMP = (() => {
+  const stops = [[254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38], [90, 0, 30]];
+  return Array.from({ length: 16 }, (_, k) => {
+    const f = k / 15 * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(f)), t = f - i;
+    return "rgb(" + stops[i].map((v, c) => Math.round(v + t * (stops[i + 1][c] - v))).join(",") + ")";
+  });
+})();
 
 const state = {
   model: null,     // GET /v1/model
@@ -22,12 +31,17 @@ const state = {
   pinnedRow: null, // the pinned test example's row, column → value (table models)
   pinnedName: "",  // its name in the decoded table's header
   decodedRow: null, // the latest decoded row (table models)
+  byScore: null,   // the test points in the bins of RAMP, by score
+  scoreRange: null, // [lo, hi], the scores of the first and last bin
+  anomalies: null, // GET /v1/anomalies
   token: sessionStorage.getItem("vae-token") || "",
 };
 
 // ---- API ----
 
-async function api(path, body, form) {
+// api calls the server: a GET of path, or a POST of the JSON body or of the
+// form, and returns the JSON response, or with blob its body as a Blob.
+async function api(path, body, form, blob) {
   const opt = { headers: {} };
   if (state.token) opt.headers.Authorization = "Bearer " + state.token;
   if (form) {
@@ -39,6 +53,7 @@ async function api(path, body, form) {
     opt.body = JSON.stringify(body);
   }
   const r = await fetch(path, opt);
+  if (blob && r.ok) return r.blob();
   const j = await r.json();
   if (r.status === 401) $("token-form").hidden = false;
   if (!r.ok) throw new Error(j.error || r.statusText);
@@ -195,11 +210,15 @@ function fitView() {
   }
   const xs = Array.from(state.px).sort((a, b) => a - b);
   const ys = Array.from(state.py).sort((a, b) => a - b);
-  const q = (a, f) => a[Math.min(a.length - 1, Math.floor(f * a.length))];
-  const x0 = q(xs, 0.005), x1 = q(xs, 0.995), y0 = q(ys, 0.005), y1 = q(ys, 0.995);
+  const x0 = quantile(xs, 0.005), x1 = quantile(xs, 0.995), y0 = quantile(ys, 0.005), y1 = quantile(ys, 0.995);
   const span = Math.max(x1 - x0, y1 - y0, 1e-3) * 1.1;
   state.view = { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: map.clientWidth / span };
   redraw();
+}
+
+// quantile returns the f quantile of the sorted numbers a (nearest rank).
+function quantile(a, f) {
+  return a[Math.min(a.length - 1, Math.floor(f * a.length))];
 }
 
 function toScreen(u, v) {
@@ -232,12 +251,13 @@ function drawMap() {
   if (state.pts && state.px) {
     const { cx, cy, scale } = state.view;
     const hx = W / 2 - cx * scale, hy = H / 2 + cy * scale;
-    const byClass = state.byClass;
+    const byScore = $("by-score").checked;
+    const groups = byScore ? state.byScore : state.byClass, colors = byScore ? RAMP : COLORS;
     // a table's few points drawn larger
     const r = state.table && state.pts.n < 5000 ? 2 : 1, d = state.table && state.pts.n < 5000 ? 4 : 2.5;
-    for (let c = 0; c < byClass.length; c++) {
-      mctx.fillStyle = COLORS[c % COLORS.length];
-      const idx = byClass[c];
+    for (let c = 0; c < groups.length; c++) {
+      mctx.fillStyle = colors[c % colors.length];
+      const idx = groups[c];
       for (let k = 0; k < idx.length; k++) {
         const i = idx[k];
         const x = state.px[i] * scale + hx, y = hy - state.py[i] * scale;
@@ -618,16 +638,34 @@ function buildProjection() {
   update();
 }
 
+// className names class c of the test set's labels.
+function className(c) {
+  const names = state.pts.classes || [];
+  return c < names.length ? names[c] : String(c);
+}
+
+// buildLegend names the colours of the map: the classes and their counts,
+// or some bins of the scores.
 function buildLegend() {
   const box = $("legend");
   box.textContent = "";
-  state.byClass.forEach((idx, c) => {
-    if (idx.length === 0) return;
+  const swatch = (color, text) => {
     const s = document.createElement("span");
-    s.style.setProperty("--c", COLORS[c % COLORS.length]);
-    const names = state.pts.classes || [];
-    s.textContent = `${c < names.length ? names[c] : c} (${idx.length})`;
+    s.style.setProperty("--c", color);
+    s.textContent = text;
     box.append(s);
+  };
+  if ($("by-score").checked) {
+    const [lo, hi] = state.scoreRange, K = RAMP.length;
+    box.append(`${state.pts.score_kind} score:`);
+    for (const k of [0, 5, 10, K - 1]) {
+      const v = Number((lo + (hi - lo) * k / (K - 1)).toPrecision(4));
+      swatch(RAMP[k], k === 0 ? `≤ ${v}` : k === K - 1 ? `≥ ${v}` : String(v));
+    }
+    return;
+  }
+  state.byClass.forEach((idx, c) => {
+    if (idx.length > 0) swatch(COLORS[c % COLORS.length], `${className(c)} (${idx.length})`);
   });
 }
 
@@ -675,6 +713,120 @@ async function setupTable() {
   }
 }
 
+// ---- anomalies: the test set's scores, a threshold, the highest ----
+
+// setupAnomalies sets the threshold's slider over the range of the test
+// scores, the normal classes to those the model was trained on (its run's
+// classes) or else to the most frequent label, the bins of the map coloured
+// by score, and lists the anomalies.
+async function setupAnomalies() {
+  const pts = state.pts;
+  $("anomaly-panel").hidden = pts.n === 0;
+  if (pts.n === 0) return;
+  const sorted = Float64Array.from(pts.scores).sort();
+  const s = $("threshold");
+  s.min = sorted[0];
+  s.max = sorted[pts.n - 1];
+  s.step = "any";
+  s.value = pts.threshold !== null ? pts.threshold : quantile(sorted, 0.95);
+  $("anomaly-note").textContent = pts.threshold !== null ?
+    `The slider starts at the threshold of the model's detector (${pts.score_kind} score).` :
+    "The model has no detector (vae threshold makes one): the scores are the negative ELBO and the slider starts at their 95th percentile.";
+  $("normal-box").hidden = pts.labels.length === 0;
+  const sel = $("normal-class");
+  sel.textContent = "";
+  let common = 0;
+  state.byClass.forEach((idx, c) => {
+    if (idx.length === 0) return;
+    sel.append(new Option(className(c), String(c)));
+    if (idx.length > state.byClass[common].length) common = c;
+  });
+  const trained = ((state.model.spec || {}).classes || []).map((c) => pts.classes.includes(c) ? pts.classes.indexOf(c) : Number(c));
+  for (const o of sel.options) o.selected = trained.length ? trained.includes(Number(o.value)) : Number(o.value) === common;
+  sel.size = Math.min(4, sel.options.length);
+  // the colours of the map by score: 16 bins from the 1st to the 99th percentile
+  const lo = quantile(sorted, 0.01), hi = Math.max(quantile(sorted, 0.99), lo + 1e-9), K = RAMP.length;
+  state.scoreRange = [lo, hi];
+  state.byScore = Array.from({ length: K }, () => []);
+  pts.scores.forEach((v, i) => {
+    state.byScore[Math.max(0, Math.min(K - 1, Math.round((v - lo) / (hi - lo) * (K - 1))))].push(i);
+  });
+  showFlagged();
+  state.anomalies = (await api("/v1/anomalies?n=20")).anomalies;
+  renderAnomalies();
+}
+
+// showFlagged says how many test points the threshold flags and, with
+// labels, the precision and recall it gives when the classes other than
+// the normal ones are the anomalies.
+function showFlagged() {
+  const pts = state.pts, t = Number($("threshold").value);
+  const normal = new Set(Array.from($("normal-class").selectedOptions, (o) => Number(o.value)));
+  const labelled = pts.labels.length > 0;
+  let flagged = 0, anomalies = 0, found = 0;
+  for (let i = 0; i < pts.n; i++) {
+    const f = pts.scores[i] > t, a = labelled && !normal.has(pts.labels[i]);
+    flagged += f;
+    anomalies += a;
+    found += f && a;
+  }
+  $("threshold-value").textContent = `> ${Number(t.toPrecision(5))}`;
+  let text = `flags ${flagged} of ${pts.n} (${(100 * flagged / pts.n).toFixed(1)}%)`;
+  if (labelled) {
+    text += `\nprecision ${flagged ? (found / flagged).toFixed(3) : "—"}, recall ${anomalies ? (found / anomalies).toFixed(3) : "—"}` +
+      ` (the ${anomalies} of other classes are the anomalies)`;
+  }
+  $("flagged").textContent = text;
+  $("flagged").dataset.count = String(flagged);
+}
+
+// renderAnomalies lists the test points of highest score: an image with the
+// heat map of its pixels' reconstruction terms, or a row's columns most to
+// blame; a click pins the point.
+function renderAnomalies() {
+  const ol = $("anomalies");
+  ol.textContent = "";
+  for (const a of state.anomalies) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.addEventListener("click", () => pinTestPoint(a.index));
+    if (a.input) {
+      const input = document.createElement("canvas");
+      input.className = "digit";
+      paint(input, [a.input]);
+      b.append(input);
+    }
+    if (a.heat) {
+      const heat = document.createElement("canvas");
+      heat.className = "digit";
+      heat.id = "heat-" + a.index;
+      b.append(heat);
+      api(a.heat, undefined, undefined, true).then((blob) => createImageBitmap(blob)).then((bmp) => {
+        heat.width = bmp.width;
+        heat.height = bmp.height;
+        heat.getContext("2d").drawImage(bmp, 0, 0);
+        heat.dataset.ready = "1";
+      }).catch(showError);
+    }
+    const text = document.createElement("span");
+    text.className = "mono";
+    const label = a.class !== undefined ? ` ${a.class}` : a.label !== undefined ? ` label ${a.label}` : "";
+    text.textContent = `#${a.index}${a.id !== undefined ? ` (id ${a.id})` : ""}${label}: score ${Number(a.score.toPrecision(5))}` +
+      (a.blame || []).slice(0, 3).map((c) => `\n${c.column} ${(100 * c.share).toFixed(0)}%: ${cellText(c.observed)} → ${cellText(c.expected)}`).join("");
+    b.append(text);
+    const li = document.createElement("li");
+    li.append(b);
+    ol.append(li);
+  }
+}
+
+$("threshold").addEventListener("input", showFlagged);
+$("normal-class").addEventListener("change", showFlagged);
+$("by-score").addEventListener("change", () => {
+  buildLegend();
+  redraw();
+});
+
 // ---- start ----
 
 async function start() {
@@ -692,6 +844,7 @@ async function start() {
     $("model").textContent = `${model.architecture}` + (model.data ? ` on ${model.data}` : "") + tab +
       (last && last.test ? `, test −ELBO ${last.test.loss.toFixed(2)} after ${last.epoch} epochs` : "") +
       (pts.n ? `, ${pts.n} test points` : ", no test set loaded (start vae serve with --data)");
+    $("by-score").checked = false; // as the page starts, whatever the browser restored
     const classes = Math.max(1, ...pts.labels.map((l) => l + 1));
     state.byClass = Array.from({ length: classes }, () => []);
     for (let i = 0; i < pts.n; i++) state.byClass[pts.labels.length ? pts.labels[i] : 0].push(i);
@@ -702,6 +855,7 @@ async function start() {
     buildLegend();
     clearDrawing();
     if (state.table) await setupTable();
+    await setupAnomalies();
     pin(state.z, "the origin");
     document.body.dataset.ready = "1";
   } catch (e) {
