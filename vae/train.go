@@ -236,6 +236,11 @@ const (
 // test (which may be nil) after every epoch, and continues from opts.Resume
 // when that is set. The work of a step is spread over GOMAXPROCS threads.
 //
+// The first Train of a model made by New with a learned Gaussian variance
+// of its inputs (Config.Sigma 0, no parts) starts that variance at each
+// input's variance over the training examples (at least 10⁻³) instead of
+// New's 1.
+//
 // When ctx is cancelled, Train stops before the next step and returns the
 // progress so far with an error wrapping ctx.Err(); save it with
 // SaveCheckpoint to resume later.
@@ -270,6 +275,10 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	batches := data.count()
+	if m.fresh && opts.Resume == nil {
+		m.startVariance(data.set)
+	}
+	m.fresh = false
 	params := m.Params()
 	opt, err := optim.New(opts.Optimizer, params, opts.Optim)
 	if err != nil {
@@ -616,4 +625,32 @@ func klPerDim(mean, logVar []float32, latent int) []float64 {
 		kl[i%latent] += -0.5 * (1 + lv - m*m - math.Exp(lv)) / float64(n)
 	}
 	return kl
+}
+
+// minStartVariance is the least variance startVariance starts an input's
+// Gaussian at: that of an input constant in the training data.
+const minStartVariance = 1e-3
+
+// startVariance sets the learned log-variance of a Gaussian p(x|z) of
+// inputs (not parts) to the log of each input's variance over the training
+// set, at least minStartVariance: where the variance would have to travel
+// from 0 (σ = 1, far above the spread of inputs in [0, 1]), an optimizer
+// moving it by about the learning rate a step would need thousands of steps.
+func (m *Model) startVariance(train *dataset.Set) {
+	if m.OutputLogVar == nil || m.parts != nil {
+		return
+	}
+	D := train.Dim
+	mean, sq := make([]float64, D), make([]float64, D)
+	for i := range train.N {
+		for j, v := range train.X[i*D : (i+1)*D] {
+			mean[j] += float64(v)
+			sq[j] += float64(v) * float64(v)
+		}
+	}
+	n := float64(train.N)
+	for j := range D {
+		mu := mean[j] / n
+		m.OutputLogVar.Value[j] = float32(math.Log(max(sq[j]/n-mu*mu, minStartVariance)))
+	}
 }

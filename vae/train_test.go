@@ -464,3 +464,53 @@ func mustRead(path string) []byte {
 	}
 	return b
 }
+
+// A fresh model's first Train starts a learned variance at the data's, per
+// input (at least minStartVariance), before its first step; a loaded model,
+// a second Train and a fixed σ keep theirs.
+func TestTrainStartsVariance(t *testing.T) {
+	set := blobs(50, 16, 1)
+	for j := range 50 { // input 3 constant: the floor
+		set.X[j*16+3] = 0.25
+	}
+	var want [16]float64
+	for j := range 16 {
+		var s, sq float64
+		for i := range 50 {
+			v := float64(set.X[i*16+j])
+			s, sq = s+v, sq+v*v
+		}
+		want[j] = math.Log(max(sq/50-s*s/2500, minStartVariance))
+	}
+	opts := TrainOptions{Epochs: 1, BatchSize: 50, Optimizer: "sgd", Optim: optim.Config{LR: 1e-9}}
+	m, _ := New(Config{Input: 16, Hidden: []int{8}, Latent: 2, Likelihood: Gaussian}, rand.New(rand.NewPCG(1, 0)))
+	if _, err := m.Train(t.Context(), set, nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	for j, lv := range m.OutputLogVar.Value {
+		if math.Abs(float64(lv)-want[j]) > 1e-5 {
+			t.Fatalf("input %d: log-variance %v after one tiny step, want the data's %v", j, lv, want[j])
+		}
+	}
+	copy(m.OutputLogVar.Value, make([]float32, 16))
+	if _, err := m.Train(t.Context(), set, nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	if lv := m.OutputLogVar.Value[0]; math.Abs(float64(lv)) > 1e-6 {
+		t.Errorf("second Train moved the log-variance to %v, want it left at 0", lv)
+	}
+	path := filepath.Join(t.TempDir(), "g.safetensors")
+	if err := Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loaded.Train(t.Context(), set, nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	if lv := loaded.OutputLogVar.Value[0]; math.Abs(float64(lv)) > 1e-6 {
+		t.Errorf("Train of a loaded model moved the log-variance to %v, want it left at 0", lv)
+	}
+}

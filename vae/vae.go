@@ -50,7 +50,9 @@ type Model struct {
 
 	// OutputLogVar [Input] is the learned log-variance of a Gaussian
 	// p(x|z) with Config.Sigma 0, or of a model's Gaussian parts, shared by
-	// all rows; nil otherwise.
+	// all rows; nil otherwise. New sets it to 0 (σ = 1); the first Train of
+	// a model of inputs (not parts) starts it from the training data (see
+	// Train).
 	OutputLogVar *nn.Param
 
 	// Table, for a model of a table's columns, is the table's schema with
@@ -64,6 +66,7 @@ type Model struct {
 
 	lik   likelihood // p(x|z)
 	parts *parts     // the likelihood of a model of parts, else nil
+	fresh bool       // made by New and not yet trained: Train starts a learned variance from the data
 
 	// passes holds the buffers of inference passes over up to chunk rows
 	// (*pass, no gradients) between calls: fresh memory costs a page fault
@@ -86,6 +89,7 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 			return nil, err
 		}
 	}
+	m.fresh = true
 	return m, nil
 }
 
