@@ -312,3 +312,21 @@ func Sigmoid(y, x []float32) {
 		y[i] = sigmoidFrom(x[i], expNeg(x[i]))
 	}
 }
+
+// AllIn reports whether every value of x is in [lo, hi]; NaN is in no
+// range. With lo and hi the most negative and the largest float32 it tells
+// whether x is all finite. It checks the inputs of every pass at a few
+// values per cycle, so that a caller looks for the culprit only when one is
+// there.
+func AllIn(x []float32, lo, hi float32) bool {
+	done, ok := allInVec(x, lo, hi)
+	if !ok {
+		return false
+	}
+	for _, v := range x[done:] {
+		if !(v >= lo && v <= hi) {
+			return false
+		}
+	}
+	return true
+}

@@ -112,3 +112,20 @@ func unaryVec(y, x []float32, f512, f256 func(n int, y, x *float32, c *[nEwConst
 	}
 	return n
 }
+
+// allIn256 reports whether the n values at x, n a multiple of 8, are all
+// in [lo, hi] (NaN is not).
+//
+//go:noescape
+func allIn256(n int, x *float32, lo, hi float32) bool
+
+func allInVec(x []float32, lo, hi float32) (int, bool) {
+	if !hasAVX2 || ewLevel == ewGo {
+		return 0, true
+	}
+	n := len(x) &^ 7
+	if n == 0 {
+		return 0, true
+	}
+	return n, allIn256(n, &x[0], lo, hi)
+}

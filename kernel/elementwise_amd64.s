@@ -492,3 +492,29 @@ tanhloop256:
 tanhdone256:
 	VZEROUPPER
 	RET
+
+// func allIn256(n int, x *float32, lo, hi float32) bool
+// n is a multiple of 8. Ordered comparisons: NaN is in no range.
+TEXT ·allIn256(SB), NOSPLIT, $0-25
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	VBROADCASTSS lo+16(FP), Y1
+	VBROADCASTSS hi+20(FP), Y2
+	VPCMPEQD Y3, Y3, Y3 // all lanes in range so far
+	SHRQ $3, CX
+	JZ allin_done
+allin_loop:
+	VMOVUPS (SI), Y0
+	VCMPPS $0x1D, Y1, Y0, Y4 // x ≥ lo, ordered
+	VCMPPS $0x12, Y2, Y0, Y5 // x ≤ hi, ordered
+	VANDPS Y5, Y4, Y4
+	VANDPS Y4, Y3, Y3
+	ADDQ $32, SI
+	DECQ CX
+	JNZ allin_loop
+allin_done:
+	VMOVMSKPS Y3, AX
+	CMPL AX, $0xff
+	SETEQ ret+24(FP)
+	VZEROUPPER
+	RET

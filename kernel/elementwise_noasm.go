@@ -12,3 +12,5 @@ func bceVec(grad, logits, targets []float32, scale float32) (int, float64) { ret
 func sigmoidVec(y, x []float32) int { return 0 }
 
 func tanhVec(y, x []float32) int { return 0 }
+
+func allInVec(x []float32, lo, hi float32) (int, bool) { return 0, true }

@@ -439,3 +439,35 @@ func TestFlushToZeroRestored(t *testing.T) {
 		})
 	}
 }
+
+// AllIn finds one value outside the range, NaN or infinite, wherever it is
+// (in the vector part or the tail), and takes the bounds as inside.
+func TestAllIn(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, lv := range ewLevels() {
+		withLevel(lv, func() {
+			for n := range 35 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = []float32{0, 1, 0.5}[i%3] // the bounds themselves are in
+				}
+				if !AllIn(x, 0, 1) {
+					t.Fatalf("%s: n %d: values in [0, 1] reported outside", ewNames[lv], n)
+				}
+				for i := range x {
+					for _, bad := range []float32{nan, inf, -inf, -1e-30, 1.0000001} {
+						old := x[i]
+						x[i] = bad
+						if AllIn(x, 0, 1) {
+							t.Errorf("%s: n %d: %v at %d not found", ewNames[lv], n, bad, i)
+						}
+						x[i] = old
+					}
+				}
+			}
+			if !AllIn([]float32{-math.MaxFloat32, 3, math.MaxFloat32, 0, 0, 0, 0, 0, 1}, -math.MaxFloat32, math.MaxFloat32) {
+				t.Errorf("%s: finite values reported infinite", ewNames[lv])
+			}
+		})
+	}
+}

@@ -3,7 +3,9 @@ package vae
 import (
 	"fmt"
 	"math"
+	"slices"
 
+	"github.com/govae/vae/kernel"
 	"github.com/govae/vae/nn"
 )
 
@@ -96,15 +98,19 @@ func (m *Model) checkInput(what string, x []float32) error {
 	if ps, ok := m.lik.(*parts); ok {
 		return ps.check(what, x)
 	}
-	D := m.Config.Input
-	bern := m.Config.likelihood() == Bernoulli
-	for i, v := range x {
-		switch {
-		case v-v != 0:
-			return fmt.Errorf("%s: row %d, column %d is %v: this model takes no missing or infinite values", what, i/D, i%D, v)
-		case bern && (v < 0 || v > 1):
-			return fmt.Errorf("%s: row %d, column %d is %v, outside the [0, 1] of a Bernoulli likelihood (scale the data, or use likelihood gaussian)", what, i/D, i%D, v)
-		}
+	// This runs before every pass: a vector check first, the search for
+	// the culprit only when there is one.
+	lo, hi := float32(-math.MaxFloat32), float32(math.MaxFloat32)
+	if m.Config.likelihood() == Bernoulli {
+		lo, hi = 0, 1
 	}
-	return nil
+	if kernel.AllIn(x, lo, hi) {
+		return nil
+	}
+	i := slices.IndexFunc(x, func(v float32) bool { return !(v >= lo && v <= hi) }) // NaN is in no range
+	D, v := m.Config.Input, x[i]
+	if v-v != 0 {
+		return fmt.Errorf("%s: row %d, column %d is %v: this model takes no missing or infinite values", what, i/D, i%D, v)
+	}
+	return fmt.Errorf("%s: row %d, column %d is %v, outside the [0, 1] of a Bernoulli likelihood (scale the data, or use likelihood gaussian)", what, i/D, i%D, v)
 }
