@@ -33,7 +33,7 @@ var arch512 = &arch{
 	dot:  dot512f,
 
 	transpose: transpose512f,
-	tw:        16,
+	tw:        16, spill: true,
 }
 
 // arch256 uses AVX2 and FMA: 16 ymm registers hold a 6×16 tile (12
@@ -49,7 +49,7 @@ var arch256 = &arch{
 	dot:  dot256f,
 
 	transpose: transpose256f,
-	tw:        8,
+	tw:        8, spill: true,
 }
 
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL

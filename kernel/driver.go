@@ -54,6 +54,10 @@ type arch struct {
 	// src is not read when rows is zero. It does the packing.
 	transpose func(dst []float32, ldd int, src []float32, lds, rows, lanes, cols int)
 	tw        int
+	// spill says that transpose stores whole columns of lanes values, one
+	// column after the other, so that lanes may exceed ldd: each column
+	// spills into the next, which overwrites it (see packAPanel).
+	spill bool
 }
 
 // width returns the columns the micro-kernel reads from a B panel holding nv
@@ -359,7 +363,7 @@ func (ar *arch) blocked(ws *workspace, p *problem) {
 			beta = 1
 		}
 		if packA {
-			ws.a = growBuf(ws.a, mPanels*ar.mr*kl)
+			ws.a = growBuf(ws.a, mPanels*ar.mr*kl+ar.tw) // packAPanel writes past a panel
 		}
 		for jc := 0; jc < p.n; jc += ar.nc {
 			nl := min(ar.nc, p.n-jc)
@@ -371,7 +375,7 @@ func (ar *arch) blocked(ws *workspace, p *problem) {
 				if packA {
 					ap = ws.a[ir*kl : ir*kl+mr*kl]
 					if jc == 0 {
-						ar.packAPanel(ap, p, ir, mr, pc, kl)
+						ar.packAPanel(ws.a[ir*kl:], p, ir, mr, pc, kl)
 					}
 				} else {
 					ap = p.a[pc*p.lda+ir:]
@@ -401,7 +405,16 @@ func (ar *arch) blocked(ws *workspace, p *problem) {
 // packAPanel writes op(A)[i0:i0+mr, p0:p0+kl] to dst as kl groups of mr
 // values (one group per k). A is stored m×k here (not transposed), so this is
 // a transpose.
+//
+// With spill, a panel of at most tw rows is written as whole vectors of tw
+// lanes, each spilling tw − mr zeros into the next group, which the next
+// store overwrites: an unmasked store where a masked one (6 of 8 lanes in
+// AVX2) is microcoded on AMD. dst needs room for tw − mr values more.
 func (ar *arch) packAPanel(dst []float32, p *problem, i0, mr, p0, kl int) {
+	if ar.spill && mr <= ar.tw {
+		ar.transpose(dst, mr, p.a[i0*p.lda+p0:], p.lda, mr, ar.tw, kl)
+		return
+	}
 	for g := 0; g < mr; g += ar.tw {
 		rows := min(ar.tw, mr-g)
 		ar.transpose(dst[g:], mr, p.a[(i0+g)*p.lda+p0:], p.lda, rows, rows, kl)
