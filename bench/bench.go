@@ -323,13 +323,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 // engineName names the matrix-multiply engine in use.
 func engineName() string {
 	if f, ok := kernel.Current().(kernel.Fast); ok {
-		return "fast-" + f.Kernel()
+		return "fast-" + f.Describe()
 	}
 	return fmt.Sprintf("%T", kernel.Current())
 }
 
-// cpuName returns the processor's model name where the system tells it.
+// cpuName returns the processor's model name where the system tells it,
+// with what CPUID says of it (kernel.Processor).
 func cpuName() string {
+	return modelName() + " (" + kernel.Processor().String() + ")"
+}
+
+// modelName returns the processor's model name from /proc/cpuinfo, or
+// GOARCH.
+func modelName() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return runtime.GOARCH
