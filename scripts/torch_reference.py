@@ -50,6 +50,19 @@ score MODEL INPUTS OUT [--k K] [--nll-n N] [--batch B] [--repeats R] [--threads 
     computed with the noise `eps` of INPUTS (the Go side's, so that the two
     can be compared image by image), and `nll` (torch's own draws).
 
+keras-conv [--epochs 30] [--threads T] [--seed S]
+    Trains the Keras VAE example's convolutional network as it is today
+    (keras.io examples/generative/vae.py): Conv2D(32, 3, s2, same, ReLU) →
+    Conv2D(64, 3, s2, same, ReLU) → Flatten → Dense(16, ReLU) → z_mean,
+    z_log_var (2); Dense(7·7·64, ReLU) → Reshape → ConvTranspose(64, 3, s2,
+    same, ReLU) → ConvTranspose(32, 3, s2, same, ReLU) → ConvTranspose(1, 3,
+    same) → sigmoid; TensorFlow's "same" padding exactly (stride 2 pads 0
+    before and 1 after), Glorot-uniform kernels and zero biases as Keras,
+    Adam (lr 1e-3, ε 1e-7), batch 128, the grayscale MNIST training images
+    as Bernoulli targets, loss = BCE summed over pixels + KL per image. Prints
+    one JSON line per epoch: train and test loss (per image, test with one
+    draw of ε) and seconds; the reference for issue 15's conv VAE.
+
     /usr/bin/python3 scripts/torch_reference.py bench --threads 1
     /usr/bin/python3 scripts/torch_reference.py step in.safetensors out.safetensors
 
@@ -321,6 +334,71 @@ def score(args):
     }, indent=2))
 
 
+def keras_conv_model():
+    """Returns the Keras example's convolutional encoder and decoder."""
+
+    class Same(nn.Module):
+        """TensorFlow's "same" padding of a stride-2 3×3 convolution on an even
+        size: 0 before, 1 after."""
+
+        def forward(self, x):
+            return F.pad(x, (0, 1, 0, 1))
+
+    class Crop(nn.Module):
+        """The transposed convolution of "same": the full output, less the pad
+        the forward convolution added after."""
+
+        def forward(self, x):
+            return x[..., :-1, :-1]
+
+    enc = nn.Sequential(Same(), nn.Conv2d(1, 32, 3, 2), nn.ReLU(), Same(), nn.Conv2d(32, 64, 3, 2), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(7 * 7 * 64, 16), nn.ReLU())
+    heads = nn.Linear(16, 4)  # z_mean and z_log_var, 2 each
+    dec = nn.Sequential(nn.Linear(2, 7 * 7 * 64), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+                        nn.ConvTranspose2d(64, 64, 3, 2), Crop(), nn.ReLU(),
+                        nn.ConvTranspose2d(64, 32, 3, 2), Crop(), nn.ReLU(),
+                        nn.ConvTranspose2d(32, 1, 3, 1, padding=1))
+    for m in list(enc.modules()) + [heads] + list(dec.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return enc, heads, dec
+
+
+def keras_conv(args):
+    """Trains the Keras conv VAE and prints its losses per epoch."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train = read_mnist(args.data, "train").view(-1, 1, 28, 28)
+    test = read_mnist(args.data, "t10k").view(-1, 1, 28, 28)
+    enc, heads, dec = keras_conv_model()
+    params = list(enc.parameters()) + list(heads.parameters()) + list(dec.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3, eps=1e-7)
+
+    def loss_of(x):
+        mean, log_var = heads(enc(x)).chunk(2, dim=1)
+        z = mean + torch.exp(log_var / 2) * torch.randn_like(mean)
+        recon = F.binary_cross_entropy_with_logits(dec(z), x, reduction="none").sum((1, 2, 3))
+        kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(1)
+        return (recon + kl).mean()
+
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(train.shape[0])
+        total = 0.0
+        for lo in range(0, train.shape[0], 128):
+            x = train[order[lo:lo + 128]]
+            loss = loss_of(x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * x.shape[0]
+        with torch.no_grad():
+            test_loss = sum(loss_of(test[lo:lo + 1000]).item() * 1000 for lo in range(0, test.shape[0], 1000)) / test.shape[0]
+        print(json.dumps({"epoch": epoch, "train_loss": round(total / train.shape[0], 3), "test_loss": round(test_loss, 3),
+                          "seconds": round(time.perf_counter() - start, 1), "threads": torch.get_num_threads()}), flush=True)
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -359,12 +437,18 @@ def parse_args():
     c.add_argument("--repeats", type=int, default=3, help="timed passes of each; the best counts (default 3)")
     c.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
     c.set_defaults(run=score)
+    k = sub.add_parser("keras-conv", help="train the Keras example's convolutional VAE, the test loss per epoch")
+    k.add_argument("--epochs", type=int, default=30, help="epochs (default 30, the example's)")
+    k.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    k.add_argument("--seed", type=int, default=1, help="torch's seed (default 1)")
+    k.add_argument("--data", default=b.get_default("data"), help="folder with the MNIST IDX files")
+    k.set_defaults(run=keras_conv)
     return ap.parse_args()
 
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    if ARGS.command in ("bench", "nll", "score"):
+    if ARGS.command in ("bench", "nll", "score", "keras-conv"):
         # OpenMP (torch's and OpenBLAS's) reads this once, when torch loads.
         os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
     sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
