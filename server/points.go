@@ -67,20 +67,13 @@ func newTestPoints(m *vae.Model, test *dataset.Set) (*testPoints, error) {
 	if tp.latent > 2 {
 		tp.pca = principalPlane(mean, test.N, tp.latent)
 	}
-	if d := m.Detector; d != nil {
-		tp.seed = d.Seed
-		if tp.scores, err = m.AnomalyScores(context.Background(), test.X, *d); err != nil {
-			return nil, fmt.Errorf("scoring %s: %w", test.Name, err)
-		}
-	} else {
-		losses, err := m.Scores(test.X, rand.New(rand.NewPCG(scoreSeed, 0)))
-		if err != nil {
-			return nil, fmt.Errorf("scoring %s: %w", test.Name, err)
-		}
-		tp.scores = make([]float64, len(losses))
-		for i, l := range losses {
-			tp.scores[i] = l.Total
-		}
+	d := vae.Detector{Score: vae.ScoreELBO, Seed: scoreSeed}
+	if m.Detector != nil {
+		d = *m.Detector
+	}
+	tp.seed = d.Seed
+	if tp.scores, err = m.AnomalyScores(context.Background(), test.X, d); err != nil {
+		return nil, fmt.Errorf("scoring %s: %w", test.Name, err)
 	}
 	tp.ranked = make([]int, test.N)
 	for i := range tp.ranked {
