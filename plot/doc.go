@@ -14,7 +14,7 @@
 //   - [LossCurves]: loss against epoch, one line per series.
 //   - [ScoreHistogram]: anomaly scores of normal and anomalous inputs.
 //   - [Explanations]: the highest-scoring images beside their
-//     reconstructions and heat maps of their per-pixel terms.
+//     reconstructions and heat maps of their per-pixel terms ([HeatMap]).
 //
 // An image is a []float32 of values in [0,1]. A gray image of h×w pixels
 // holds them row by row; a colour image holds its red, green and blue planes

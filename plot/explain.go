@@ -101,6 +101,17 @@ func ExplanationGrid(inputs, recons, terms [][]float32, labels []string, h, w in
 	return out, nil
 }
 
+// HeatMap returns the heat map of Explanations for one image of h×w pixels
+// whose terms are one per value (h·w of them, or 3·h·w for a colour image,
+// whose pixels are heated by the sum of their channels' terms), or nil when
+// len(terms) is neither.
+func HeatMap(terms []float32, h, w int) *image.RGBA {
+	if h < 1 || w < 1 || len(terms) != h*w && len(terms) != 3*h*w {
+		return nil
+	}
+	return RGBImage(heat(terms, h*w), h, w)
+}
+
 // heat returns the heat map of terms, the values of one image of planes of
 // size values each, as red, green and blue planes in [0,1]: each pixel's
 // sum over the planes, scaled from the smallest finite sum (black) to the

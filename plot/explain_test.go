@@ -129,3 +129,23 @@ func TestExplanationsErrors(t *testing.T) {
 		t.Error("a picture above maxSide drew")
 	}
 }
+
+// HeatMap is the third tile of an explanation: black at the lowest term,
+// white at the highest; it refuses terms that are not one per value.
+func TestHeatMap(t *testing.T) {
+	img := HeatMap([]float32{0, 1, 2, 10}, 2, 2)
+	if img == nil || img.Bounds().Dx() != 2 || img.Bounds().Dy() != 2 {
+		t.Fatalf("HeatMap of 2×2 terms = %v", img)
+	}
+	if lo, hi := img.RGBAAt(0, 0), img.RGBAAt(1, 1); lo.R != 0 || lo.G != 0 || hi.R != 255 || hi.G != 255 || hi.B != 255 {
+		t.Errorf("lowest term %v, highest %v: want black and white", lo, hi)
+	}
+	if r, g := img.RGBAAt(1, 0), img.RGBAAt(0, 1); r.R >= g.R || r.R == 0 { // term 1 < term 2
+		t.Errorf("term 1 at %v, term 2 at %v: want the second brighter", r, g)
+	}
+	for _, n := range []int{0, 3, 5, 13} {
+		if HeatMap(make([]float32, n), 2, 2) != nil {
+			t.Errorf("%d terms for 2×2 pixels accepted", n)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/png"
 	"net/http"
 	"slices"
@@ -153,7 +152,7 @@ func (s *Server) images() bool {
 // each input of test example i (one draw of ε, as GET /v1/anomalies), as a
 // PNG of the model's image shape, from black (the example's lowest term)
 // through red and yellow to white (its highest), as vae score --explain
-// draws it (plot.ExplanationGrid).
+// draws it (plot.HeatMap).
 func (s *Server) heatMap(c *call) error {
 	i, err := s.testIndex(c)
 	if err != nil {
@@ -165,25 +164,16 @@ func (s *Server) heatMap(c *call) error {
 	if err := c.work(false, ""); err != nil {
 		return err
 	}
-	x := s.test.set.Row(i)
-	_, terms, recon, err := s.model.InputScores(x, s.test.rng(i))
+	_, terms, _, err := s.model.InputScores(s.test.set.Row(i), s.test.rng(i))
 	if err != nil {
 		return err
 	}
-	// the row of input, reconstruction and heat map, without borders: the
-	// heat map is its third image
-	row, err := plot.ExplanationGrid([][]float32{x}, [][]float32{recon}, [][]float32{terms}, nil, s.h, s.w, plot.GridOptions{Scale: 1, Border: -1})
-	if err != nil {
-		return fmt.Errorf("the heat map of test example %d: %w", i, err)
-	}
-	sub, ok := row.(interface {
-		SubImage(image.Rectangle) image.Image
-	})
-	if !ok {
-		return fmt.Errorf("the heat map of test example %d: a %T has no SubImage", i, row)
+	img := plot.HeatMap(terms, s.h, s.w)
+	if img == nil {
+		return fmt.Errorf("the heat map of test example %d: %d terms for %d×%d pixels", i, len(terms), s.h, s.w)
 	}
 	var b bytes.Buffer
-	if err := png.Encode(&b, sub.SubImage(image.Rect(2*s.w, 0, 3*s.w, s.h))); err != nil {
+	if err := png.Encode(&b, img); err != nil {
 		return fmt.Errorf("encoding the heat map: %w", err)
 	}
 	return c.write("image/png", b.Bytes())
