@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/govae/vae/kernel"
@@ -120,7 +119,7 @@ func (c *Conv2D) Backward(dx, dy, x []float32, n int) {
 // U(±√(6/(fanIn+fanOut))) with fanOut = Out·KH·KW and sets b to zero, the
 // Keras default.
 func (c *Conv2D) Initialize(scheme Init, rng *rand.Rand) error {
-	return initConv(c.W, c.B, scheme, c.In*c.KH*c.KW, c.Out*c.KH*c.KW, rng)
+	return initUniform(c.W, c.B, scheme, c.In*c.KH*c.KW, c.Out*c.KH*c.KW, rng)
 }
 
 // ConvTranspose2D is a transposed 2-D convolution with the semantics of
@@ -235,23 +234,7 @@ func (t *ConvTranspose2D) Backward(dx, dy, x []float32, n int) {
 // Out·KH·KW (nn.ConvTranspose2d computes it from W's second dimension), and
 // Glorot's bound √(6/((In+Out)·KH·KW)) is that of Conv2D.
 func (t *ConvTranspose2D) Initialize(scheme Init, rng *rand.Rand) error {
-	return initConv(t.W, t.B, scheme, t.Out*t.KH*t.KW, t.In*t.KH*t.KW, rng)
-}
-
-func initConv(w, b *Param, scheme Init, fanIn, fanOut int, rng *rand.Rand) error {
-	var wBound, bBound float64
-	switch scheme {
-	case InitPyTorch, "":
-		wBound = 1 / math.Sqrt(float64(fanIn)) // kaiming_uniform_(a=√5)
-		bBound = wBound
-	case InitGlorot:
-		wBound = math.Sqrt(6 / float64(fanIn+fanOut))
-	default:
-		return fmt.Errorf("unknown initialisation %q (want %q or %q)", scheme, InitPyTorch, InitGlorot)
-	}
-	uniform(w.Value, wBound, rng)
-	uniform(b.Value, bBound, rng)
-	return nil
+	return initUniform(t.W, t.B, scheme, t.Out*t.KH*t.KW, t.In*t.KH*t.KW, rng)
 }
 
 // samePadding returns TensorFlow's "same" padding of a dimension of the

@@ -72,18 +72,26 @@ const (
 
 // Initialize draws the layer's parameters with the given scheme from rng.
 func (d *Dense) Initialize(scheme Init, rng *rand.Rand) error {
+	return initUniform(d.W, d.B, scheme, d.In, d.Out, rng)
+}
+
+// initUniform draws a layer's weight w and bias b with the given scheme
+// from rng, for a layer of fanIn inputs and fanOut outputs per weight:
+// InitPyTorch (also the empty scheme) draws both from U(±1/√fanIn);
+// InitGlorot draws w from U(±√(6/(fanIn+fanOut))) and sets b to zero.
+func initUniform(w, b *Param, scheme Init, fanIn, fanOut int, rng *rand.Rand) error {
 	var wBound, bBound float64
 	switch scheme {
 	case InitPyTorch, "":
-		wBound = 1 / math.Sqrt(float64(d.In))
+		wBound = 1 / math.Sqrt(float64(fanIn))
 		bBound = wBound
 	case InitGlorot:
-		wBound = math.Sqrt(6 / float64(d.In+d.Out))
+		wBound = math.Sqrt(6 / float64(fanIn+fanOut))
 	default:
 		return fmt.Errorf("unknown initialisation %q (want %q or %q)", scheme, InitPyTorch, InitGlorot)
 	}
-	uniform(d.W.Value, wBound, rng)
-	uniform(d.B.Value, bBound, rng)
+	uniform(w.Value, wBound, rng)
+	uniform(b.Value, bBound, rng)
 	return nil
 }
 
