@@ -88,19 +88,18 @@ type Report struct {
 // multiply-add of the matrix products, whose cost dominates.
 func FLOPs(c vae.Config) (train, encode, decode float64) {
 	ls := c.Layers()
-	H := len(c.Hidden)
 	var enc, dec float64 // multiply-adds per sample
-	for i, l := range ls {
-		if i < H+2 { // encoder, z_mean, z_log_var
-			enc += float64(l.In * l.Out)
+	for _, l := range ls {
+		if l.Decoder {
+			dec += float64(l.MACs)
 		} else {
-			dec += float64(l.In * l.Out)
+			enc += float64(l.MACs)
 		}
 	}
 	// The layers fed by the input (the first encoder layer, or both heads
 	// without one) need no input gradient.
-	first := float64(ls[0].In * ls[0].Out)
-	if H == 0 {
+	first := float64(ls[0].MACs)
+	if ls[0].Name == "z_mean" {
 		first *= 2
 	}
 	// forward, weight gradients, input gradients

@@ -29,11 +29,10 @@ type Padding struct{ Top, Bottom, Left, Right int }
 // of PyTorch's and the outputs differ; NewConv2DSame gives TensorFlow's.
 // With stride 1 and an odd kernel the two agree.
 //
-// A layer keeps its im2col convWorkspace between calls, so that a steady
-// training step allocates nothing; it is therefore not safe for concurrent
-// use, not even of Forward. (A Dense layer keeps no state: its Forward may
-// run concurrently, though concurrent Backward calls race on the gradients.)
-// The fields describe the layer and must not be changed.
+// Its im2col columns live in the caller's Workspace, so that a layer keeps
+// no state: Forward may run concurrently with one Workspace per goroutine
+// (concurrent Backward calls race on the gradients). The fields describe the
+// layer and must not be changed.
 type Conv2D struct {
 	In, Out    int // channels
 	KH, KW     int // kernel height and width
@@ -43,7 +42,6 @@ type Conv2D struct {
 	OutH, OutW int    // output height and width
 	W          *Param // [Out, In, KH, KW]
 	B          *Param // [Out]
-	ws         convWorkspace
 }
 
 // NewConv2D returns a zero-initialised convolution of h×w inputs with pad
@@ -66,8 +64,8 @@ func NewConv2DSame(name string, in, out, kh, kw, stride, h, w int) (*Conv2D, err
 	if stride <= 0 {
 		return nil, fmt.Errorf("conv2d %s: stride %d is not positive", name, stride)
 	}
-	top, bottom := samePadding(h, kh, stride)
-	left, right := samePadding(w, kw, stride)
+	top, bottom := SamePadding(h, kh, stride)
+	left, right := SamePadding(w, kw, stride)
 	return newConv2D(name, in, out, kh, kw, stride, Padding{top, bottom, left, right}, h, w)
 }
 
@@ -78,7 +76,7 @@ func newConv2D(name string, in, out, kh, kw, stride int, pad Padding, h, w int) 
 	if h+pad.Top+pad.Bottom < kh || w+pad.Left+pad.Right < kw {
 		return nil, fmt.Errorf("conv2d %s: kernel %d×%d is larger than the padded %d×%d input", name, kh, kw, h, w)
 	}
-	oh, ow := (h+pad.Top+pad.Bottom-kh)/stride+1, (w+pad.Left+pad.Right-kw)/stride+1
+	oh, ow := ConvOutput(h, kh, stride, pad.Top, pad.Bottom), ConvOutput(w, kw, stride, pad.Left, pad.Right)
 	if convTooLarge(in, out, kh, kw) || convTooLarge(in, kh, kw, oh, ow) || convTooLarge(out, oh, ow) {
 		return nil, fmt.Errorf("conv2d %s: too large", name)
 	}
@@ -98,18 +96,21 @@ func (c *Conv2D) geom() convGeom {
 // Params returns the layer's trainable parameters, weight first.
 func (c *Conv2D) Params() []*Param { return []*Param{c.W, c.B} }
 
+// Sizes returns the floats per image of the input and the output.
+func (c *Conv2D) Sizes() (in, out int) { return c.In * c.InH * c.InW, c.Out * c.OutH * c.OutW }
+
 // Forward computes y = W ⋆ x + b for a batch of n images: x is
 // [n, In, InH, InW] and y [n, Out, OutH, OutW].
-func (c *Conv2D) Forward(y, x []float32, n int) {
-	c.geom().conv(y, x, c.W.Value, c.B.Value, n, &c.ws)
+func (c *Conv2D) Forward(y, x []float32, n int, ws *Workspace) {
+	c.geom().conv(y, x, c.W.Value, c.B.Value, n, ws)
 }
 
 // Backward takes dy = dLoss/dy [n, Out, OutH, OutW] and the forward input x
 // [n, In, InH, InW], adds dLoss/dW and dLoss/db to the parameters'
 // gradients, and, when dx is not nil, writes dLoss/dx [n, In, InH, InW] into
-// dx.
-func (c *Conv2D) Backward(dx, dy, x []float32, n int) {
-	c.geom().backward(c.W.Grad, dx, nil, dy, x, c.W.Value, n, &c.ws)
+// dx. It does not read y.
+func (c *Conv2D) Backward(dx, dy, x, _ []float32, n int, ws *Workspace) {
+	c.geom().backward(c.W.Grad, dx, nil, dy, x, c.W.Value, n, ws)
 	addBiasGrad(c.B.Grad, dy, n, c.Out, c.OutH*c.OutW)
 }
 
@@ -142,8 +143,8 @@ func (c *Conv2D) Initialize(scheme Init, rng *rand.Rand) error {
 // asymmetrically, which is Pad = {0, 1, 0, 1}, OutPad = 0, and what
 // NewConvTranspose2DSame gives.
 //
-// Like Conv2D it keeps a convWorkspace and is not safe for concurrent use. The
-// fields describe the layer and must not be changed.
+// Like Conv2D it keeps its columns in the caller's Workspace. The fields
+// describe the layer and must not be changed.
 type ConvTranspose2D struct {
 	In, Out    int // channels
 	KH, KW     int // kernel height and width
@@ -154,7 +155,6 @@ type ConvTranspose2D struct {
 	OutH, OutW int    // output height and width
 	W          *Param // [In, Out, KH, KW]
 	B          *Param // [Out]
-	ws         convWorkspace
 }
 
 // NewConvTranspose2D returns a zero-initialised transposed convolution of
@@ -178,8 +178,8 @@ func NewConvTranspose2DSame(name string, in, out, kh, kw, stride, h, w int) (*Co
 	if stride <= 0 || kh < stride || kw < stride {
 		return nil, fmt.Errorf("conv-transpose2d %s: stride %d is not positive or larger than the kernel %d×%d", name, stride, kh, kw)
 	}
-	top, bottom := samePadding(h*stride, kh, stride)
-	left, right := samePadding(w*stride, kw, stride)
+	top, bottom := SamePadding(h*stride, kh, stride)
+	left, right := SamePadding(w*stride, kw, stride)
 	return newConvTranspose2D(name, in, out, kh, kw, stride, Padding{top, bottom, left, right}, 0, h, w)
 }
 
@@ -190,8 +190,8 @@ func newConvTranspose2D(name string, in, out, kh, kw, stride int, pad Padding, o
 	if outPad < 0 || outPad >= stride {
 		return nil, fmt.Errorf("conv-transpose2d %s: output padding %d not in [0, stride %d)", name, outPad, stride)
 	}
-	oh := (h-1)*stride - pad.Top - pad.Bottom + kh + outPad
-	ow := (w-1)*stride - pad.Left - pad.Right + kw + outPad
+	oh := ConvTransposeOutput(h, kh, stride, pad.Top, pad.Bottom, outPad)
+	ow := ConvTransposeOutput(w, kw, stride, pad.Left, pad.Right, outPad)
 	if oh <= 0 || ow <= 0 {
 		return nil, fmt.Errorf("conv-transpose2d %s: empty %d×%d output", name, oh, ow)
 	}
@@ -214,18 +214,21 @@ func (t *ConvTranspose2D) geom() convGeom {
 // Params returns the layer's trainable parameters, weight first.
 func (t *ConvTranspose2D) Params() []*Param { return []*Param{t.W, t.B} }
 
+// Sizes returns the floats per image of the input and the output.
+func (t *ConvTranspose2D) Sizes() (in, out int) { return t.In * t.InH * t.InW, t.Out * t.OutH * t.OutW }
+
 // Forward computes the transposed convolution y of a batch of n images: x
 // is [n, In, InH, InW] and y [n, Out, OutH, OutW].
-func (t *ConvTranspose2D) Forward(y, x []float32, n int) {
-	t.geom().convT(y, x, t.W.Value, t.B.Value, n, &t.ws)
+func (t *ConvTranspose2D) Forward(y, x []float32, n int, ws *Workspace) {
+	t.geom().convT(y, x, t.W.Value, t.B.Value, n, ws)
 }
 
 // Backward takes dy = dLoss/dy [n, Out, OutH, OutW] and the forward input x
 // [n, In, InH, InW], adds dLoss/dW and dLoss/db to the parameters'
 // gradients, and, when dx is not nil, writes dLoss/dx [n, In, InH, InW] into
-// dx.
-func (t *ConvTranspose2D) Backward(dx, dy, x []float32, n int) {
-	t.geom().backward(t.W.Grad, nil, dx, x, dy, t.W.Value, n, &t.ws)
+// dx. It does not read y.
+func (t *ConvTranspose2D) Backward(dx, dy, x, _ []float32, n int, ws *Workspace) {
+	t.geom().backward(t.W.Grad, nil, dx, x, dy, t.W.Value, n, ws)
 	addBiasGrad(t.B.Grad, dy, n, t.Out, t.OutH*t.OutW)
 }
 
@@ -237,10 +240,22 @@ func (t *ConvTranspose2D) Initialize(scheme Init, rng *rand.Rand) error {
 	return initUniform(t.W, t.B, scheme, t.Out*t.KH*t.KW, t.In*t.KH*t.KW, rng)
 }
 
-// samePadding returns TensorFlow's "same" padding of a dimension of the
+// ConvOutput returns the output size of a dimension of the given size
+// under a convolution of kernel size k (Conv2D's height or width).
+func ConvOutput(size, k, stride, before, after int) int {
+	return (size+before+after-k)/stride + 1
+}
+
+// ConvTransposeOutput returns the output size of a dimension of the given
+// size under a transposed convolution (ConvTranspose2D's height or width).
+func ConvTransposeOutput(size, k, stride, before, after, outPad int) int {
+	return (size-1)*stride - before - after + k + outPad
+}
+
+// SamePadding returns TensorFlow's "same" padding of a dimension of the
 // given size: the total max((⌈size/stride⌉−1)·stride + k − size, 0), split
 // with the odd pixel after.
-func samePadding(size, k, stride int) (before, after int) {
+func SamePadding(size, k, stride int) (before, after int) {
 	out := (size + stride - 1) / stride
 	total := max((out-1)*stride+k-size, 0)
 	return total / 2, total - total/2
@@ -257,7 +272,7 @@ func checkConvSizes(in, out, kh, kw, stride int, pad Padding, h, w int) error {
 }
 
 // convTooLarge reports whether the product of dims, the length of a weight or
-// of the convWorkspace for one image, exceeds 2³² (or would overflow int).
+// of the Workspace for one image, exceeds 2³² (or would overflow int).
 func convTooLarge(dims ...int) bool {
 	p := 1.0
 	for _, d := range dims {
@@ -281,17 +296,19 @@ type convGeom struct {
 	kh, kw, stride, top, left int
 }
 
-// convWorkspace holds a layer's buffers for a chunk of the batch: col the
-// im2col columns [c·kh·kw, m·gh·gw], tmp the grid channel-major [gc, m·gh·gw].
-type convWorkspace struct{ col, tmp []float32 }
+// Workspace is the scratch memory of layers that need some, the
+// convolutions' im2col columns: one per pass (or goroutine), shared by its
+// layers one after another, grown on first use and kept, so that a steady
+// training step allocates nothing. The zero value is ready to use.
+type Workspace struct{ col, tmp []float32 }
 
 // colBudget is the most floats of im2col columns a chunk of the batch
 // takes, unless one image needs more.
 const colBudget = 1 << 16
 
-// chunk returns how many images go into one product, and the convWorkspace for
+// chunk returns how many images go into one product, and the Workspace for
 // that many.
-func (g convGeom) chunk(n int, ws *convWorkspace) (nb int, col, tmp []float32) {
+func (g convGeom) chunk(n int, ws *Workspace) (nb int, col, tmp []float32) {
 	k, p := g.c*g.kh*g.kw, g.gh*g.gw
 	nb = max(1, min(n, colBudget/(k*p)))
 	if len(ws.col) < nb*k*p {
@@ -304,7 +321,7 @@ func (g convGeom) chunk(n int, ws *convWorkspace) (nb int, col, tmp []float32) {
 }
 
 // conv writes grid = w ⋆ image + bias for n images (Conv2D's forward pass).
-func (g convGeom) conv(grid, img, w, bias []float32, n int, ws *convWorkspace) {
+func (g convGeom) conv(grid, img, w, bias []float32, n int, ws *Workspace) {
 	imgLen, gridLen, k, p := g.c*g.h*g.w, g.gc*g.gh*g.gw, g.c*g.kh*g.kw, g.gh*g.gw
 	checkConvLen("image", img, n*imgLen)
 	checkConvLen("grid", grid, n*gridLen)
@@ -320,7 +337,7 @@ func (g convGeom) conv(grid, img, w, bias []float32, n int, ws *convWorkspace) {
 
 // convT writes image = bias + wᵀ ⋆ grid for n images, the adjoint of conv
 // (ConvTranspose2D's forward pass).
-func (g convGeom) convT(img, grid, w, bias []float32, n int, ws *convWorkspace) {
+func (g convGeom) convT(img, grid, w, bias []float32, n int, ws *Workspace) {
 	imgLen, gridLen, k, p := g.c*g.h*g.w, g.gc*g.gh*g.gw, g.c*g.kh*g.kw, g.gh*g.gw
 	checkConvLen("image", img, n*imgLen)
 	checkConvLen("grid", grid, n*gridLen)
@@ -339,8 +356,8 @@ func (g convGeom) convT(img, grid, w, bias []float32, n int, ws *convWorkspace) 
 // where grid is Conv2D's dy or ConvTranspose2D's x and image the other
 // one. When dimg is not nil it writes wᵀ ⋆ grid into it (Conv2D's dx), and
 // when dgrid is not nil w ⋆ image (ConvTranspose2D's dx), both from the
-// columns and transposed grid already in the convWorkspace.
-func (g convGeom) backward(dw, dimg, dgrid, grid, img, w []float32, n int, ws *convWorkspace) {
+// columns and transposed grid already in the Workspace.
+func (g convGeom) backward(dw, dimg, dgrid, grid, img, w []float32, n int, ws *Workspace) {
 	imgLen, gridLen, k, p := g.c*g.h*g.w, g.gc*g.gh*g.gw, g.c*g.kh*g.kw, g.gh*g.gw
 	checkConvLen("image", img, n*imgLen)
 	checkConvLen("grid", grid, n*gridLen)

@@ -14,13 +14,8 @@ import (
 	"github.com/govae/vae/nn/nntest"
 )
 
-// convLayer is what Conv2D and ConvTranspose2D have in common.
-type convLayer interface {
-	Forward(y, x []float32, n int)
-	Backward(dx, dy, x []float32, n int)
-	Params() []*Param
-	Initialize(Init, *rand.Rand) error
-}
+// convLayer is a Conv2D or a ConvTranspose2D.
+type convLayer = Layer
 
 // convCase is a layer of the test table: a Conv2D, or with transpose a
 // ConvTranspose2D; same asks for TensorFlow's "same" padding instead of pad
@@ -180,18 +175,19 @@ func randomConv(t testing.TB, tc convCase, seed uint64) (l convLayer, x, dy []fl
 // Backward's gradients for x, W and b against finite differences of
 // Σ dy·Forward(x), and a second Backward, without dx, doubles W's and b's.
 func TestConvGradients(t *testing.T) {
+	ws := new(Workspace)
 	for i, tc := range convCases {
 		t.Run(tc.String(), func(t *testing.T) {
 			l, x, c := randomConv(t, tc, uint64(i))
 			y, dx := make([]float32, len(c)), make([]float32, len(x))
-			loss := func() float64 { l.Forward(y, x, tc.n); return dot(c, y) }
-			l.Backward(dx, c, x, tc.n)
+			loss := func() float64 { l.Forward(y, x, tc.n, ws); return dot(c, y) }
+			l.Backward(dx, c, x, nil, tc.n, ws)
 			ps := l.Params()
 			nntest.CheckGradient(t, "x", x, dx, loss)
 			nntest.CheckGradient(t, "W", ps[0].Value, ps[0].Grad, loss)
 			nntest.CheckGradient(t, "b", ps[1].Value, ps[1].Grad, loss)
 			once := [][]float32{append([]float32(nil), ps[0].Grad...), append([]float32(nil), ps[1].Grad...)}
-			l.Backward(nil, c, x, tc.n)
+			l.Backward(nil, c, x, nil, tc.n, ws)
 			for k, p := range ps {
 				if d := convDiff(p.Grad, scaledBy(once[k], 2)); d > 1e-6 {
 					t.Errorf("%s.Grad after two Backward calls is off twice the first by %.2g", p.Name, d)
@@ -211,10 +207,11 @@ func scaledBy(v []float32, a float32) []float32 {
 
 // Forward equals the definition, computed by plain loops.
 func TestConvForwardReference(t *testing.T) {
+	ws := new(Workspace)
 	for i, tc := range convCases {
 		l, x, dy := randomConv(t, tc, uint64(i))
 		y := make([]float32, len(dy))
-		l.Forward(y, x, tc.n)
+		l.Forward(y, x, tc.n, ws)
 		if d := convDiff(y, convRef(l, x, tc.n)); d > 1e-5 {
 			t.Errorf("%v: Forward off the definition by %.2g", tc, d)
 		}
@@ -224,6 +221,7 @@ func TestConvForwardReference(t *testing.T) {
 // A ConvTranspose2D with a Conv2D's weights is its transpose:
 // ⟨Conv(x), y⟩ = ⟨x, ConvT(y)⟩ with the biases zero.
 func TestConvAdjoint(t *testing.T) {
+	ws := new(Workspace)
 	for i, tc := range convCases {
 		if tc.transpose {
 			continue
@@ -241,8 +239,8 @@ func TestConvAdjoint(t *testing.T) {
 		copy(ct.W.Value, c.W.Value) // both [Out, In, KH, KW] of the Conv2D
 		clear(c.B.Value)
 		cx, cty := make([]float32, len(y)), make([]float32, len(x))
-		c.Forward(cx, x, tc.n)
-		ct.Forward(cty, y, tc.n)
+		c.Forward(cx, x, tc.n, ws)
+		ct.Forward(cty, y, tc.n, ws)
 		if a, b := dot(cx, y), dot(x, cty); math.Abs(a-b) > 1e-5*math.Max(math.Abs(a), 1) {
 			t.Errorf("%v: ⟨Conv x, y⟩ = %v, ⟨x, ConvT y⟩ = %v", tc, a, b)
 		}
@@ -371,24 +369,25 @@ var chunkCases = func() []convCase {
 // A batch split into chunks gives the definition's output, and the
 // gradients of the images one at a time.
 func TestConvBatchChunks(t *testing.T) {
+	ws := new(Workspace)
 	for _, tc := range chunkCases {
 		l, x, dy := randomConv(t, tc, 9)
-		if nb, _, _ := geomOf(l).chunk(tc.n, &convWorkspace{}); nb != 3 {
+		if nb, _, _ := geomOf(l).chunk(tc.n, &Workspace{}); nb != 3 {
 			t.Fatalf("%v: chunks of %d images, want 3", tc, nb)
 		}
 		y := make([]float32, len(dy))
-		l.Forward(y, x, tc.n)
+		l.Forward(y, x, tc.n, ws)
 		if d := convDiff(y, convRef(l, x, tc.n)); d > 1e-5 {
 			t.Errorf("%v: Forward off the definition by %.2g", tc, d)
 		}
 		inLen, outLen := convLens(l)
 		ps := l.Params()
 		dx := make([]float32, len(x))
-		l.Backward(dx, dy, x, tc.n)
+		l.Backward(dx, dy, x, nil, tc.n, ws)
 		batch := [][]float32{dx, append([]float32(nil), ps[0].Grad...), append([]float32(nil), ps[1].Grad...)}
 		ZeroGrad(ps)
 		for b := range tc.n {
-			l.Backward(dx[b*inLen:(b+1)*inLen], dy[b*outLen:(b+1)*outLen], x[b*inLen:(b+1)*inLen], 1)
+			l.Backward(dx[b*inLen:(b+1)*inLen], dy[b*outLen:(b+1)*outLen], x[b*inLen:(b+1)*inLen], nil, 1, ws)
 		}
 		for k, one := range [][]float32{dx, ps[0].Grad, ps[1].Grad} {
 			if d := convDiff(batch[k], one); d > 1e-5 {
@@ -408,6 +407,7 @@ func geomOf(l convLayer) convGeom {
 // A training step's Forward and Backward allocate nothing once the
 // convWorkspace has grown.
 func TestConvNoAllocs(t *testing.T) {
+	ws := new(Workspace)
 	cases := append([]convCase{
 		{n: 8, in: 32, out: 64, kh: 3, kw: 3, stride: 2, pad: 1, h: 14, w: 14},
 		{transpose: true, n: 8, in: 64, out: 32, kh: 3, kw: 3, stride: 2, pad: 1, outPad: 1, h: 7, w: 7},
@@ -415,7 +415,7 @@ func TestConvNoAllocs(t *testing.T) {
 	for _, tc := range cases {
 		l, x, dy := randomConv(t, tc, 10)
 		y, dx := make([]float32, len(dy)), make([]float32, len(x))
-		step := func() { l.Forward(y, x, tc.n); l.Backward(dx, dy, x, tc.n) }
+		step := func() { l.Forward(y, x, tc.n, ws); l.Backward(dx, dy, x, nil, tc.n, ws) }
 		step()
 		if a := testing.AllocsPerRun(3, step); a != 0 {
 			t.Errorf("%v: %v allocations per step", tc, a)
@@ -428,6 +428,7 @@ func TestConvNoAllocs(t *testing.T) {
 // "same" is checked as TensorFlow defines it: explicit zero padding (F.pad),
 // then no padding.
 func TestConvMatchesPyTorch(t *testing.T) {
+	ws := new(Workspace)
 	const python = "/usr/bin/python3"
 	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
 		t.Skip("skipped: /usr/bin/python3 cannot import torch; apt-get install python3-torch")
@@ -473,8 +474,8 @@ func TestConvMatchesPyTorch(t *testing.T) {
 		tc, x, dy := convCases[i], xs[i], dys[i]
 		ps := l.Params()
 		y, dx := make([]float32, len(dy)), make([]float32, len(x))
-		l.Forward(y, x, tc.n)
-		l.Backward(dx, dy, x, tc.n)
+		l.Forward(y, x, tc.n, ws)
+		l.Backward(dx, dy, x, nil, tc.n, ws)
 		for name, got := range map[string][]float32{"y": y, "dx": dx, "dw": ps[0].Grad, "db": ps[1].Grad} {
 			want := readFloat32s(t, filepath.Join(dir, fmt.Sprintf("%d.%s", i, name)), len(got))
 			if d := convDiff(got, want); d > 1e-5 {
@@ -514,6 +515,7 @@ func readFloat32s(t *testing.T, path string, n int) []float32 {
 // The first two layers of the Keras example's encoder at batch 128.
 // Backward computes dx too, so it does twice Forward's arithmetic.
 func BenchmarkConvKeras(b *testing.B) {
+	ws := new(Workspace)
 	for _, tc := range []convCase{
 		{n: 128, in: 1, out: 32, kh: 3, kw: 3, stride: 2, pad: 1, h: 28, w: 28},
 		{n: 128, in: 32, out: 64, kh: 3, kw: 3, stride: 2, pad: 1, h: 14, w: 14},
@@ -525,13 +527,13 @@ func BenchmarkConvKeras(b *testing.B) {
 		name := fmt.Sprintf("%d×%d %d→%d", tc.h, tc.w, tc.in, tc.out)
 		b.Run(name+"/forward", func(b *testing.B) {
 			for b.Loop() {
-				l.Forward(y, x, tc.n)
+				l.Forward(y, x, tc.n, ws)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 		b.Run(name+"/backward", func(b *testing.B) {
 			for b.Loop() {
-				l.Backward(dx, dy, x, tc.n)
+				l.Backward(dx, dy, x, nil, tc.n, ws)
 			}
 			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})

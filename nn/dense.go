@@ -30,9 +30,12 @@ func NewDense(name string, in, out int) *Dense {
 // Params returns the layer's trainable parameters, weight first.
 func (d *Dense) Params() []*Param { return []*Param{d.W, d.B} }
 
+// Sizes returns In and Out.
+func (d *Dense) Sizes() (in, out int) { return d.In, d.Out }
+
 // Forward computes y = x·Wᵀ + b for a batch of n rows: x is [n, In], y is
-// [n, Out].
-func (d *Dense) Forward(y, x []float32, n int) {
+// [n, Out]. It needs no Workspace.
+func (d *Dense) Forward(y, x []float32, n int, _ *Workspace) {
 	for i := range n {
 		copy(y[i*d.Out:(i+1)*d.Out], d.B.Value)
 	}
@@ -41,8 +44,8 @@ func (d *Dense) Forward(y, x []float32, n int) {
 
 // Backward takes dy = dLoss/dy [n, Out] and the forward input x [n, In],
 // adds dLoss/dW and dLoss/db to the parameters' gradients, and, when dx is
-// not nil, writes dLoss/dx [n, In] into dx.
-func (d *Dense) Backward(dx, dy, x []float32, n int) {
+// not nil, writes dLoss/dx [n, In] into dx. It does not read y.
+func (d *Dense) Backward(dx, dy, x, _ []float32, n int, _ *Workspace) {
 	// dW += dyᵀ·x
 	kernel.Gemm(true, false, d.Out, d.In, n, 1, dy, d.Out, x, d.In, 1, d.W.Grad, d.In)
 	// db += Σ_rows dy

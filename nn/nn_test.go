@@ -27,6 +27,7 @@ func dot(c, y []float32) float64 {
 }
 
 func TestDenseGradients(t *testing.T) {
+	var ws *Workspace // Dense needs none
 	for _, tc := range []struct{ n, in, out int }{{1, 1, 1}, {3, 5, 4}, {7, 13, 9}, {2, 70, 3}} {
 		rng := rand.New(rand.NewPCG(1, uint64(tc.in)))
 		d := NewDense("d", tc.in, tc.out)
@@ -37,9 +38,9 @@ func TestDenseGradients(t *testing.T) {
 		c := randSlice(rng, tc.n*tc.out, 1)
 		y := make([]float32, tc.n*tc.out)
 		dx := make([]float32, tc.n*tc.in)
-		loss := func() float64 { d.Forward(y, x, tc.n); return dot(c, y) }
+		loss := func() float64 { d.Forward(y, x, tc.n, ws); return dot(c, y) }
 		loss()
-		d.Backward(dx, c, x, tc.n)
+		d.Backward(dx, c, x, nil, tc.n, ws)
 		nntest.CheckGradient(t, "W", d.W.Value, d.W.Grad, loss)
 		nntest.CheckGradient(t, "b", d.B.Value, d.B.Grad, loss)
 		nntest.CheckGradient(t, "x", x, dx, loss)
@@ -52,9 +53,9 @@ func TestDenseBackwardAccumulates(t *testing.T) {
 	d := NewDense("d", 4, 3)
 	d.Initialize(InitGlorot, rng)
 	x, dy := randSlice(rng, 8, 1), randSlice(rng, 6, 1)
-	d.Backward(nil, dy, x, 2)
+	d.Backward(nil, dy, x, nil, 2, nil)
 	once := append([]float32(nil), d.W.Grad...)
-	d.Backward(nil, dy, x, 2)
+	d.Backward(nil, dy, x, nil, 2, nil)
 	for i := range once {
 		if got := d.W.Grad[i]; math.Abs(float64(got-2*once[i])) > 1e-6 {
 			t.Fatalf("W.Grad[%d] = %v after two calls, want %v", i, got, 2*once[i])

@@ -1,7 +1,8 @@
-// Package nn holds the building blocks of the networks: dense layers,
-// activations and losses, each with its forward and backward pass side by
-// side, working on caller-owned float32 buffers laid out row-major as
-// [batch, features].
+// Package nn holds the building blocks of the networks: the layers (dense,
+// convolutions, activations; see Layer) and the losses, each with its
+// forward and backward pass side by side, working on caller-owned float32
+// buffers laid out row-major as [batch, features] ([batch, channels, height,
+// width] for images).
 package nn
 
 // Param is a trainable tensor with its gradient buffer. Value and Grad have

@@ -56,6 +56,10 @@ type Spec struct {
 	// of normal data for one-class anomaly detection. The test set keeps
 	// every class.
 	Classes []string         `json:"classes,omitempty" yaml:"classes,omitempty"`
+	// Arch, if set, names a network that Train fills into Model for the
+	// data's shape: "conv", the Keras example's convolutional VAE (see
+	// vae.ConvNetwork), for images. Otherwise Model gives the network.
+	Arch    string           `json:"arch,omitempty" yaml:"arch,omitempty"`
 	Model   vae.Config       `json:"model" yaml:"model"`
 	Train   vae.TrainOptions `json:"train" yaml:"train"`
 	// Detector, if set, is the anomaly detector the final model gets: its
@@ -108,6 +112,18 @@ func parseSpec(path string, data []byte) (Spec, error) {
 		msg = strings.ReplaceAll(msg, "\n", `\n`)
 		return s, fmt.Errorf("%s: %s", path, msg)
 	}
+	if s.Arch != "" || s.Model.Encoder != nil || s.Model.Decoder != nil {
+		// The default hidden layers are not for another network.
+		var given struct {
+			Model struct {
+				Hidden *[]int `yaml:"hidden"`
+			} `yaml:"model"`
+		}
+		yaml.Unmarshal(data, &given) // it decoded above
+		if given.Model.Hidden == nil {
+			s.Model.Hidden = nil
+		}
+	}
 	if !optim.Uses(s.Train.Optimizer, "Eps") {
 		// The default ε is not for this optimizer; an ε the file sets is.
 		var given struct {
@@ -129,11 +145,16 @@ func parseSpec(path string, data []byte) (Spec, error) {
 // of 0 is valid: it means the data's.
 func (s Spec) Validate() error {
 	cfg := s.Model
-	if cfg.Input == 0 {
+	switch {
+	case s.Arch != "" || (cfg.Input == 0 && cfg.Encoder != nil):
+		// The network depends on the data; Train checks it once it has read them.
+	case cfg.Input == 0:
 		cfg.Input = 1
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
+		fallthrough
+	default:
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
 	}
 	if s.Train.Epochs < 1 {
 		return fmt.Errorf("train: epochs %d, want ≥ 1", s.Train.Epochs)
@@ -193,6 +214,9 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 	if spec.Model.Input == 0 {
 		spec.Model.Input = trainSet.Dim
 	}
+	if err := spec.network(trainSet); err != nil {
+		return nil, err
+	}
 	if d.schema != nil {
 		if spec.Model.Likelihood != "" || spec.Model.Sigma != 0 {
 			return nil, fmt.Errorf("a table's model has a likelihood per column (see %s), not likelihood %q", SchemaFile, spec.Model.Likelihood)
@@ -226,6 +250,30 @@ func Train(ctx context.Context, dir string, spec Spec, h Hooks) (*vae.Model, err
 		return nil, err
 	}
 	return train(ctx, dir, spec, m, nil, trainSet, testSet, h)
+}
+
+// network fills in the model's network for the data: the one Arch names,
+// and for stacks of layers the shape of the images.
+func (s *Spec) network(data *dataset.Set) error {
+	c := &s.Model
+	isImage := data.Rows > 0
+	if s.Arch != "" {
+		if s.Arch != "conv" {
+			return fmt.Errorf("arch %q: want conv (or no arch, and the model's hidden or encoder and decoder)", s.Arch)
+		}
+		if !isImage {
+			return fmt.Errorf("arch conv: %s is not images (a convolutional network needs images)", s.Data)
+		}
+		enc, dec, err := vae.ConvNetwork(max(1, data.Channels), data.Rows, data.Cols)
+		if err != nil {
+			return fmt.Errorf("arch conv: %s: %w", s.Data, err)
+		}
+		c.Hidden, c.Encoder, c.Decoder = nil, enc, dec
+	}
+	if c.Encoder != nil && c.Image == nil && isImage {
+		c.Image = []int{max(1, data.Channels), data.Rows, data.Cols}
+	}
+	return nil
 }
 
 // newModel returns the model a run of spec starts from, its weights drawn

@@ -3,15 +3,27 @@ package vae
 import (
 	"fmt"
 	"math"
+	"strings"
 
+	"github.com/govae/vae/budget"
 	"github.com/govae/vae/nn"
 )
 
-// Config is the shape of a VAE. The decoder mirrors the encoder: its hidden
-// layers are Hidden in reverse order.
+// Config is the shape of a VAE: its networks are dense layers of the sizes
+// Hidden (the decoder mirrors the encoder: its hidden layers are Hidden in
+// reverse order), or the stacks of layers Encoder and Decoder (see Layer
+// for their specs).
 type Config struct {
-	Input      int           `json:"input" yaml:"input"`           // input (and output) size, e.g. 784
-	Hidden     []int         `json:"hidden" yaml:"hidden"`         // encoder hidden layer sizes, e.g. [512]
+	Input  int   `json:"input" yaml:"input"`   // input (and output) size, e.g. 784
+	Hidden []int `json:"hidden" yaml:"hidden"` // encoder hidden layer sizes, e.g. [512]
+	// Encoder and Decoder, if set instead of Hidden, are the networks as
+	// lists of layer specs, e.g. [conv32s2, conv64s2, dense16] and
+	// [dense3136, reshape64x7x7, convT64s2, convT32s2, convT1].
+	Encoder []string `json:"encoder,omitempty" yaml:"encoder,omitempty"`
+	Decoder []string `json:"decoder,omitempty" yaml:"decoder,omitempty"`
+	// Image, if set, is the shape of the input as images, [channels,
+	// height, width] with Input their product: what convolutions read.
+	Image      []int         `json:"image,omitempty" yaml:"image,omitempty"`
 	Latent     int           `json:"latent" yaml:"latent"`         // latent size, e.g. 2
 	Activation nn.Activation `json:"activation" yaml:"activation"` // hidden activation; default relu
 	// Activations, if set, gives each hidden layer its own activation, in
@@ -78,6 +90,18 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("config: unknown init %q (want %q or %q)", c.Init, nn.InitPyTorch, nn.InitGlorot)
 	}
+	if c.Image != nil {
+		if len(c.Image) != 3 || c.Image[0] <= 0 || c.Image[1] <= 0 || c.Image[2] <= 0 ||
+			budget.Mul(int64(c.Image[0]), int64(c.Image[1]), int64(c.Image[2])) != int64(c.Input) {
+			return fmt.Errorf("config: image shape %v, want [channels, height, width] of %d values", c.Image, c.Input)
+		}
+		if c.Parts != nil {
+			return fmt.Errorf("config: image shape set for a model of parts")
+		}
+	}
+	if _, _, _, err := c.plan(); err != nil {
+		return err
+	}
 	if c.Parts != nil {
 		return c.checkParts()
 	}
@@ -120,8 +144,17 @@ func (c Config) activation() nn.Activation {
 	return c.Activation
 }
 
-// String formats the architecture as sizes joined by dashes, e.g. "784-512-2".
+// String formats the architecture as sizes joined by dashes, e.g.
+// "784-512-2", or for stacks of layers the input, the encoder, the latent
+// size and the decoder, e.g. "1x28x28 conv32s2,dense16 2 dense3136,…".
 func (c Config) String() string {
+	if c.Encoder != nil || c.Decoder != nil {
+		in := fmt.Sprint(c.Input)
+		if len(c.Image) == 3 {
+			in = fmt.Sprintf("%dx%dx%d", c.Image[0], c.Image[1], c.Image[2])
+		}
+		return fmt.Sprintf("%s %s %d %s", in, strings.Join(c.Encoder, ","), c.Latent, strings.Join(c.Decoder, ","))
+	}
 	s := fmt.Sprint(c.Input)
 	for _, h := range c.Hidden {
 		s += fmt.Sprintf("-%d", h)

@@ -16,7 +16,11 @@ import (
 func (c Config) ParamCount() int64 {
 	var n int64
 	for _, l := range c.Layers() {
-		n = budget.Add(n, budget.Mul(int64(l.In)+1, int64(l.Out)))
+		w := int64(1)
+		for _, d := range l.Weight {
+			w = budget.Mul(w, int64(d))
+		}
+		n = budget.Add(n, budget.Add(w, int64(l.Bias)))
 	}
 	if c.learnsVariance() {
 		n = budget.Add(n, int64(c.Input))
@@ -36,29 +40,41 @@ func (c Config) checkModel() error {
 func (c Config) passBytes(n, k int, grad bool) int64 {
 	N, rows := int64(n), budget.Mul(int64(n), int64(k))
 	L, D := int64(c.Latent), int64(c.Input)
-	var hidden int64 // Σ widths of the hidden layers, encoder and decoder alike
-	for _, h := range c.Hidden {
-		hidden = budget.Add(hidden, int64(h))
+	enc, heads, dec, _ := c.plan()
+	var encOut, decOut int64 // Σ widths of the layers' outputs
+	for _, l := range enc {
+		encOut = budget.Add(encOut, int64(l.Out))
+	}
+	for _, l := range dec {
+		decOut = budget.Add(decOut, int64(l.Out))
 	}
 	floats := budget.Add(
-		budget.Mul(5, rows, L), budget.Mul(rows, D), budget.Mul(2, rows), // mean … z, logits, recon, kl
-		budget.Mul(2, N, hidden), budget.Mul(2, rows, hidden), // encPre, encH, decPre, decH
+		budget.Mul(5, rows, L), budget.Mul(2, rows), // mean … z, recon, kl
+		budget.Mul(N, encOut), budget.Mul(rows, decOut), // enc, dec (logits last)
 	)
 	if P := int64(len(c.Parts)); P > 0 {
 		floats = budget.Add(floats, budget.Mul(N, D+P), budget.Mul(rows, P)) // in, partLoss
 	}
 	if grad {
-		first := D // the encoder's last width, ZMean's input
-		if len(c.Hidden) > 0 {
-			first = int64(c.Hidden[len(c.Hidden)-1])
-		}
 		floats = budget.Add(floats,
-			budget.Mul(rows, D), budget.Mul(3, rows, L), // dLogits, dZ, dMean, dLogVar
-			budget.Mul(N, hidden), budget.Mul(rows, hidden), // dEncH, dDecH
-			budget.Mul(N, first), rows, // dEncFromLogVar, zWeight
+			budget.Mul(3, rows, L),                          // dZ, dMean, dLogVar
+			budget.Mul(N, encOut), budget.Mul(rows, decOut), // dEnc, dDec
+			budget.Mul(N, int64(heads[0].In)), rows, // dEncFromLogVar, zWeight
 		)
 	}
 	return budget.Mul(floats, 4)
+}
+
+// chunkRows is the number of rows an inference pass of a model of shape c
+// takes at once: 1000, or fewer when its layers are wide (convolutions), so
+// that a pass's buffers stay within 16 MiB.
+func (c Config) chunkRows() int {
+	enc, _, dec, _ := c.plan()
+	var width int64
+	for _, l := range append(enc, dec...) {
+		width = budget.Add(width, int64(l.Out))
+	}
+	return int(max(1, min(1000, (4<<20)/max(width, 1))))
 }
 
 // trainBytes estimates what Train allocates for batches of bs inputs with k

@@ -139,7 +139,7 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 	// laid end to end and decoded in blocks of up to chunk rows. Units and
 	// blocks depend on n and K only, so that the results do not depend on
 	// how many workers share the units.
-	g := max(1, chunk/K)
+	g := max(1, m.chunk/K)
 	units := (n + g - 1) / g
 	nll := make([]float64, n)
 	var (
@@ -195,7 +195,7 @@ type nllWorker struct {
 }
 
 func (m *Model) newNLLWorker(k int) *nllWorker {
-	return &nllWorker{m: m, k: k, p: m.getPass(), logw: make([]float64, chunk)}
+	return &nllWorker{m: m, k: k, p: m.getPass(), logw: make([]float64, m.chunk)}
 }
 
 // run estimates −log p(x) into nll for the rows of x; the first is input
@@ -213,11 +213,11 @@ func (w *nllWorker) run(ctx context.Context, nll []float64, x []float32, first i
 		rngs[i] = rand.New(rand.NewPCG(seed, uint64(first+i)))
 	}
 	// row r of the whole holds sample r mod K of input r / K
-	for lo := 0; lo < n*K; lo += chunk {
+	for lo := 0; lo < n*K; lo += m.chunk {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rowsN := min(chunk, n*K-lo)
+		rowsN := min(m.chunk, n*K-lo)
 		// z = μ + σ·ε; log p(z) − log q(z|x) = ½ Σ (ε² − z² + log σ²), the
 		// log 2π terms cancelling.
 		for r := range rowsN {

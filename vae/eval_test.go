@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/govae/vae/internal/ctxtest"
@@ -58,8 +59,12 @@ func TestNLLConvergesToExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range m.Decoder { // let z matter: p(x|z) varies over a unit of z
-		for i := range l.W.Value {
-			l.W.Value[i] *= 4
+		for _, prm := range l.Params() {
+			if strings.HasSuffix(prm.Name, ".weight") {
+				for i := range prm.Value {
+					prm.Value[i] *= 4
+				}
+			}
 		}
 	}
 	x := make([]float32, 4*6)
@@ -104,14 +109,14 @@ func TestNLLExactWhenWeightsConstant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []*nn.Dense{m.ZMean, m.ZLogVar, m.Output} {
+	for _, l := range []*nn.Dense{m.ZMean, m.ZLogVar, outputLayer(m)} {
 		clear(l.W.Value)
 		clear(l.B.Value)
 	}
-	copy(m.Output.B.Value, []float32{-1, 0.5, 2, 0, -3})
+	copy(outputLayer(m).B.Value, []float32{-1, 0.5, 2, 0, -3})
 	x := []float32{0, 1, 1, 0, 0.25}
 	var want float64 // −log p(x) = Σ BCE(x, b)
-	for j, b := range m.Output.B.Value {
+	for j, b := range outputLayer(m).B.Value {
 		l, t := float64(b), float64(x[j])
 		want += max(l, 0) - l*t + math.Log1p(math.Exp(-math.Abs(l)))
 	}
@@ -238,7 +243,7 @@ func TestNLLProbabilisticPCA(t *testing.T) {
 	w := mat.NewDense(D, L, nil) // x = W z + b: W is the output layer's weight
 	for i := range D {
 		for j := range L {
-			w.Set(i, j, float64(m.Output.W.Value[i*L+j]))
+			w.Set(i, j, float64(outputLayer(m).W.Value[i*L+j]))
 		}
 	}
 	var cov mat.SymDense
@@ -248,7 +253,7 @@ func TestNLLProbabilisticPCA(t *testing.T) {
 	}
 	b := make([]float64, D)
 	for i := range b {
-		b[i] = float64(m.Output.B.Value[i])
+		b[i] = float64(outputLayer(m).B.Value[i])
 	}
 	px, ok := distmv.NewNormal(b, &cov, nil)
 	if !ok {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/govae/vae/nn"
 )
 
 // ExplainImages returns the highest scores of Scores with the same draws,
@@ -62,7 +64,7 @@ func TestExplainImages(t *testing.T) {
 
 	// With a decoder blind to z, equal rows score the same: row order.
 	m, _ := New(Config{Input: 10, Hidden: []int{8}, Latent: 2}, rng)
-	clear(m.Decoder[0].W.Value)
+	clear(m.Decoder[0].(*nn.Dense).W.Value)
 	x := slices.Repeat(randomInput(rng, 1, 10), 6)
 	top, err := m.ExplainImages(ctx, x, 3, 1)
 	if err != nil {

@@ -18,10 +18,11 @@ import (
 // FormatVersion is the newest format of the model files, written to their
 // metadata as "format_version"; Load refuses files from a newer version.
 // Version 2 added Gaussian likelihoods and activations per layer, version 3
-// models of parts (tables) and their preprocessing: a file is written in the
-// oldest version that holds its model, so that older readers still read
+// models of parts (tables) and their preprocessing, version 4 networks as
+// stacks of layers (Config.Encoder, Decoder and Image): a file is written in
+// the oldest version that holds its model, so that older readers still read
 // what they understand.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Metadata keys of a model file.
 const (
@@ -37,7 +38,8 @@ const (
 
 // Save writes m to path as a safetensors file, atomically. Tensor names are
 // the parameter names ("encoder.0.weight", "z_mean.bias", …) with PyTorch's
-// nn.Linear layouts; the configuration is in the header metadata.
+// layouts (nn.Linear, nn.Conv2d, nn.ConvTranspose2d); the configuration is
+// in the header metadata.
 func Save(path string, m *Model) error {
 	return save(path, m, nil, nil)
 }
@@ -80,6 +82,9 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 
 // formatVersion returns the oldest format that can hold a model of shape c.
 func formatVersion(c Config) int {
+	if c.Encoder != nil || c.Image != nil {
+		return 4
+	}
 	if c.Parts != nil {
 		return 3
 	}
@@ -197,7 +202,7 @@ func decode(path string, data []byte) (*Model, *safetensors.File, error) {
 	// Check the tensors against the configuration before allocating a model
 	// of the size the configuration claims.
 	for _, l := range cfg.Layers() {
-		if _, err := f.Get(l.Name+".weight", l.Out, l.In); err != nil {
+		if _, err := f.Get(l.Name+".weight", l.Weight...); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}

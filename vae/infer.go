@@ -8,9 +8,6 @@ import (
 	"sync/atomic"
 )
 
-// chunk is the number of rows the inference methods push through at once.
-const chunk = 1000
-
 // Loss is the cost of a set of examples, per sample: summed over input
 // dimensions (and latent dimensions for KL), averaged over examples.
 type Loss struct {
@@ -33,7 +30,7 @@ func rows(name string, v []float32, width int) (int, error) {
 // to its rows [lo, hi).
 func (m *Model) forChunks(n int, f func(p *pass, lo, hi int)) {
 	threads := runtime.GOMAXPROCS(0)
-	size := min(chunk, (n+threads-1)/threads)
+	size := min(m.chunk, (n+threads-1)/threads)
 	chunks := (n + size - 1) / size
 	run := func(next *atomic.Int64) {
 		p := m.getPass()
@@ -61,7 +58,7 @@ func (m *Model) getPass() *pass {
 	if p, ok := m.passes.Get().(*pass); ok {
 		return p
 	}
-	return m.newPass(chunk, 1, false)
+	return m.newPass(m.chunk, 1, false)
 }
 
 // Encode returns the mean and log-variance of q(z|x) for each row of

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/govae/vae/nn"
+
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/internal/ctxtest"
 	"github.com/govae/vae/optim"
@@ -290,7 +292,7 @@ func TestIWAETrains(t *testing.T) {
 
 func TestTrainNotFinite(t *testing.T) {
 	m, _ := New(Config{Input: 16, Hidden: []int{12}, Latent: 2}, rand.New(rand.NewPCG(1, 0)))
-	m.Output.W.Value[3] = float32(posInf())
+	outputLayer(m).W.Value[3] = float32(posInf())
 	_, err := m.Train(context.Background(), blobs(20, 16, 1), nil, TrainOptions{BatchSize: 10})
 	if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "epoch 1, step 1") {
 		t.Fatalf("err = %v, want ErrNotFinite naming epoch 1, step 1", err)
@@ -514,3 +516,6 @@ func TestTrainStartsVariance(t *testing.T) {
 		t.Errorf("Train of a loaded model moved the log-variance to %v, want it left at 0", lv)
 	}
 }
+
+// outputLayer returns the dense output layer of m.
+func outputLayer(m *Model) *nn.Dense { return m.Decoder[len(m.Decoder)-1].(*nn.Dense) }

@@ -39,14 +39,14 @@ import (
 	"github.com/govae/vae/table"
 )
 
-// Model is a VAE with dense encoder and decoder.
+// Model is a VAE: an encoder and a decoder, each a stack of layers, and
+// between them the two dense heads of q(z|x).
 type Model struct {
 	Config  Config
-	Encoder []*nn.Dense // input → Hidden[0] → … → Hidden[last]
-	ZMean   *nn.Dense   // Hidden[last] → Latent
-	ZLogVar *nn.Dense   // Hidden[last] → Latent
-	Decoder []*nn.Dense // Latent → Hidden[last] → … → Hidden[0]
-	Output  *nn.Dense   // Hidden[0] → Input: Bernoulli logits or Gaussian means
+	Encoder []nn.Layer // input → the heads' input (hidden layers and their activations)
+	ZMean   *nn.Dense  // → Latent
+	ZLogVar *nn.Dense  // → Latent
+	Decoder []nn.Layer // Latent → Input; the last is the output layer: Bernoulli logits or Gaussian means
 
 	// OutputLogVar [Input] is the learned log-variance of a Gaussian
 	// p(x|z) with Config.Sigma 0, or of a model's Gaussian parts, shared by
@@ -67,6 +67,7 @@ type Model struct {
 	lik   likelihood // p(x|z)
 	parts *parts     // the likelihood of a model of parts, else nil
 	fresh bool       // made by New and not yet trained: Train starts a learned variance from the data
+	chunk int        // rows per inference pass (see chunkRows)
 
 	// passes holds the buffers of inference passes over up to chunk rows
 	// (*pass, no gradients) between calls: fresh memory costs a page fault
@@ -101,19 +102,25 @@ func newZero(cfg Config) (*Model, error) {
 	if err := cfg.checkModel(); err != nil {
 		return nil, err
 	}
-	var ds []*nn.Dense
-	for _, l := range cfg.Layers() {
-		ds = append(ds, nn.NewDense(l.Name, l.In, l.Out))
+	enc, heads, dec, err := cfg.plan()
+	if err != nil {
+		return nil, err
 	}
-	H := len(cfg.Hidden)
-	m := &Model{
-		Config:  cfg,
-		Encoder: ds[:H],
-		ZMean:   ds[H],
-		ZLogVar: ds[H+1],
-		Decoder: ds[H+2 : 2*H+2],
-		Output:  ds[2*H+2],
+	m := &Model{Config: cfg, chunk: cfg.chunkRows()}
+	for _, ps := range []struct {
+		plan  []planned
+		stack *[]nn.Layer
+	}{{enc, &m.Encoder}, {dec, &m.Decoder}} {
+		for _, p := range ps.plan {
+			l, err := p.build()
+			if err != nil {
+				return nil, fmt.Errorf("config: %w", err)
+			}
+			*ps.stack = append(*ps.stack, l)
+		}
 	}
+	m.ZMean = nn.NewDense(heads[0].Name, heads[0].In, heads[0].Out)
+	m.ZLogVar = nn.NewDense(heads[1].Name, heads[1].In, heads[1].Out)
 	if cfg.learnsVariance() {
 		m.OutputLogVar = nn.NewParam("output.log_var", cfg.Input)
 	}
@@ -122,36 +129,12 @@ func newZero(cfg Config) (*Model, error) {
 	return m, nil
 }
 
-// Layer is the name and shape of one dense layer of a model.
-type Layer struct {
-	Name    string // parameter name prefix, e.g. "encoder.0"
-	In, Out int
-}
-
-// Layers lists the dense layers of a model of shape c, encoder first, then
-// z_mean and z_log_var, then the decoder and the output layer.
-func (c Config) Layers() []Layer {
-	var ls []Layer
-	in := c.encoderInput()
-	for i, h := range c.Hidden {
-		ls = append(ls, Layer{fmt.Sprintf("encoder.%d", i), in, h})
-		in = h
-	}
-	ls = append(ls, Layer{"z_mean", in, c.Latent}, Layer{"z_log_var", in, c.Latent})
-	in = c.Latent
-	for i := range c.Hidden {
-		h := c.Hidden[len(c.Hidden)-1-i]
-		ls = append(ls, Layer{fmt.Sprintf("decoder.%d", i), in, h})
-		in = h
-	}
-	return append(ls, Layer{"output", in, c.Input})
-}
-
-func (m *Model) layers() []*nn.Dense {
-	ls := append([]*nn.Dense(nil), m.Encoder...)
+// layers returns the layers of m, encoder first, then the heads, then the
+// decoder.
+func (m *Model) layers() []nn.Layer {
+	ls := append([]nn.Layer(nil), m.Encoder...)
 	ls = append(ls, m.ZMean, m.ZLogVar)
-	ls = append(ls, m.Decoder...)
-	return append(ls, m.Output)
+	return append(ls, m.Decoder...)
 }
 
 // Params returns every trainable parameter, in a fixed order.
@@ -171,18 +154,19 @@ func (m *Model) Params() []*nn.Param {
 // reparameterisation on. Buffers are allocated once.
 type pass struct {
 	in                 []float32   // [n, Input+parts] a model of parts' encoder input
-	encPre, encH       [][]float32 // per encoder layer [n, hidden]
+	enc                [][]float32 // per encoder layer, its output [n, out]
 	mean, logVar       []float32   // [n·k, latent]
 	eps, std, z        []float32   // [n·k, latent]
-	decPre, decH       [][]float32 // per decoder layer [n·k, hidden]
+	dec                [][]float32 // per decoder layer, its output [n·k, out]; the last is logits
 	logits             []float32   // [n·k, input]
 	recon, kl          []float32   // [n·k] per-row losses
 	partLoss           []float32   // [n·k, parts] a model of parts' per-part losses
-	dLogits            []float32   // [n·k, input]
-	dDecH              [][]float32 // per decoder layer [n·k, hidden]
+	dLogits            []float32   // [n·k, input], the last of dDec
+	dDec               [][]float32 // per decoder layer, the gradient of its output
 	dZ, dMean, dLogVar []float32   // [n·k, latent]
-	dEncH              [][]float32 // per encoder layer [n, hidden]
-	dEncFromLogVar     []float32   // [n, hidden[last]]
+	dEnc               [][]float32 // per encoder layer, the gradient of its output
+	dEncFromLogVar     []float32   // [n, the heads' input]
+	ws                 nn.Workspace
 
 	// With weighted set (by importanceWeights, for the next backward),
 	// zWeight holds per row the weight c of the sampled ½|z|² term of the
@@ -190,6 +174,16 @@ type pass struct {
 	weighted bool
 	zWeight  []float32 // [n]
 	logw     []float64 // log-weights of one input's samples
+}
+
+// outputs allocates a buffer of rows rows for each layer's output.
+func outputs(ls []nn.Layer, rows int) [][]float32 {
+	bufs := make([][]float32, len(ls))
+	for i, l := range ls {
+		_, out := l.Sizes()
+		bufs[i] = make([]float32, rows*out)
+	}
+	return bufs
 }
 
 // newPass allocates the buffers of a pass over up to n inputs with k
@@ -200,31 +194,19 @@ func (m *Model) newPass(n, k int, grad bool) *pass {
 	p := &pass{
 		mean: make([]float32, rows*L), logVar: make([]float32, rows*L),
 		eps: make([]float32, rows*L), std: make([]float32, rows*L), z: make([]float32, rows*L),
-		logits: make([]float32, rows*c.Input),
-		recon:  make([]float32, rows), kl: make([]float32, rows),
+		enc: outputs(m.Encoder, n), dec: outputs(m.Decoder, rows),
+		recon: make([]float32, rows), kl: make([]float32, rows),
 	}
+	p.logits = p.dec[len(p.dec)-1]
 	if P := len(c.Parts); P > 0 {
 		p.in, p.partLoss = make([]float32, n*(c.Input+P)), make([]float32, rows*P)
-	}
-	for _, l := range m.Encoder {
-		p.encPre = append(p.encPre, make([]float32, n*l.Out))
-		p.encH = append(p.encH, make([]float32, n*l.Out))
-	}
-	for _, l := range m.Decoder {
-		p.decPre = append(p.decPre, make([]float32, rows*l.Out))
-		p.decH = append(p.decH, make([]float32, rows*l.Out))
 	}
 	if !grad {
 		return p
 	}
-	p.dLogits = make([]float32, rows*c.Input)
+	p.dEnc, p.dDec = outputs(m.Encoder, n), outputs(m.Decoder, rows)
+	p.dLogits = p.dDec[len(p.dDec)-1]
 	p.dZ, p.dMean, p.dLogVar = make([]float32, rows*L), make([]float32, rows*L), make([]float32, rows*L)
-	for _, l := range m.Encoder {
-		p.dEncH = append(p.dEncH, make([]float32, n*l.Out))
-	}
-	for _, l := range m.Decoder {
-		p.dDecH = append(p.dDecH, make([]float32, rows*l.Out))
-	}
 	p.dEncFromLogVar = make([]float32, n*m.ZMean.In)
 	p.zWeight = make([]float32, rows)
 	return p
@@ -244,12 +226,11 @@ func (m *Model) encoderInput(p *pass, x []float32, n int) []float32 {
 func (m *Model) encode(p *pass, x []float32, n int) {
 	h := m.encoderInput(p, x, n)
 	for i, l := range m.Encoder {
-		l.Forward(p.encPre[i], h, n)
-		m.Config.hiddenActivation(i).Forward(p.encH[i][:n*l.Out], p.encPre[i][:n*l.Out])
-		h = p.encH[i]
+		l.Forward(p.enc[i], h, n, &p.ws)
+		h = p.enc[i]
 	}
-	m.ZMean.Forward(p.mean, h, n)
-	m.ZLogVar.Forward(p.logVar, h, n)
+	m.ZMean.Forward(p.mean, h, n, nil)
+	m.ZLogVar.Forward(p.logVar, h, n, nil)
 }
 
 // sample draws k samples z = z_mean + exp(z_log_var/2)·ε for each of the n
@@ -273,11 +254,9 @@ func (p *pass) sample(n, k, latent int) {
 func (m *Model) decode(p *pass, z []float32, n int) {
 	h := z
 	for i, l := range m.Decoder {
-		l.Forward(p.decPre[i], h, n)
-		m.decoderActivation(i).Forward(p.decH[i][:n*l.Out], p.decPre[i][:n*l.Out])
-		h = p.decH[i]
+		l.Forward(p.dec[i], h, n, &p.ws)
+		h = p.dec[i]
 	}
-	m.Output.Forward(p.logits, h, n)
 }
 
 // forward runs the encoder on x [n, Input], then the reparameterisation
@@ -388,12 +367,6 @@ func (p *pass) importanceWeights(rows, k, latent int, c float32) {
 	}
 }
 
-// decoderActivation returns the activation of decoder layer i, which
-// mirrors encoder layer len(Hidden)−1−i.
-func (m *Model) decoderActivation(i int) nn.Activation {
-	return m.Config.hiddenActivation(len(m.Decoder) - 1 - i)
-}
-
 // backward adds the gradients of the last forward pass (made with a
 // gradScale, on n inputs with k samples each) to the parameters' gradients.
 func (m *Model) backward(p *pass, x []float32, n, k int) {
@@ -401,20 +374,12 @@ func (m *Model) backward(p *pass, x []float32, n, k int) {
 	rows := n * k
 
 	// decoder, from the logits back to z
-	top := len(m.Decoder) - 1
-	in, dIn := p.z, p.dZ
-	if top >= 0 {
-		in, dIn = p.decH[top], p.dDecH[top]
-	}
-	m.Output.Backward(dIn, p.dLogits, in, rows)
-	for i := top; i >= 0; i-- {
-		e := rows * m.Decoder[i].Out
-		m.decoderActivation(i).Backward(p.dDecH[i][:e], p.dDecH[i][:e], p.decPre[i][:e], p.decH[i][:e])
+	for i := len(m.Decoder) - 1; i >= 0; i-- {
 		in, dIn := p.z, p.dZ
 		if i > 0 {
-			in, dIn = p.decH[i-1], p.dDecH[i-1]
+			in, dIn = p.dec[i-1], p.dDec[i-1]
 		}
-		m.Decoder[i].Backward(dIn, p.dDecH[i], in, rows)
+		m.Decoder[i].Backward(dIn, p.dDec[i], in, p.dec[i], rows, &p.ws)
 	}
 
 	// the sampled ½|z|² of the importance-weighted objective
@@ -440,23 +405,21 @@ func (m *Model) backward(p *pass, x []float32, n, k int) {
 	x = m.encoderInput(p, x, n) // as forward left it
 	last := len(m.Encoder) - 1
 	if last < 0 {
-		m.ZMean.Backward(nil, p.dMean, x, n)
-		m.ZLogVar.Backward(nil, p.dLogVar, x, n)
+		m.ZMean.Backward(nil, p.dMean, x, nil, n, nil)
+		m.ZLogVar.Backward(nil, p.dLogVar, x, nil, n, nil)
 		return
 	}
-	m.ZMean.Backward(p.dEncH[last], p.dMean, p.encH[last], n)
-	m.ZLogVar.Backward(p.dEncFromLogVar, p.dLogVar, p.encH[last], n)
+	m.ZMean.Backward(p.dEnc[last], p.dMean, p.enc[last], nil, n, nil)
+	m.ZLogVar.Backward(p.dEncFromLogVar, p.dLogVar, p.enc[last], nil, n, nil)
 	for i, g := range p.dEncFromLogVar[:n*m.ZLogVar.In] {
-		p.dEncH[last][i] += g
+		p.dEnc[last][i] += g
 	}
 	for i := last; i >= 0; i-- {
-		e := n * m.Encoder[i].Out
-		m.Config.hiddenActivation(i).Backward(p.dEncH[i][:e], p.dEncH[i][:e], p.encPre[i][:e], p.encH[i][:e])
 		in, dIn := x, []float32(nil)
 		if i > 0 {
-			in, dIn = p.encH[i-1], p.dEncH[i-1]
+			in, dIn = p.enc[i-1], p.dEnc[i-1]
 		}
-		m.Encoder[i].Backward(dIn, p.dEncH[i], in, n)
+		m.Encoder[i].Backward(dIn, p.dEnc[i], in, p.enc[i], n, &p.ws)
 	}
 }
 

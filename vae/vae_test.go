@@ -38,6 +38,12 @@ func TestLossGradient(t *testing.T) {
 		{"k=3 samples", Config{Input: 7, Hidden: []int{5}, Latent: 2}, 3},
 		{"k=2 gaussian learned variance", Config{Input: 5, Hidden: []int{4}, Latent: 2, Likelihood: Gaussian}, 2},
 		{"k=4 no hidden layer", Config{Input: 4, Latent: 3}, 4},
+		{"conv same", smallConv, 1},
+		{"conv pytorch padding k=2", Config{Input: 2 * 5 * 5, Image: []int{2, 5, 5}, Latent: 2, Activation: nn.Tanh,
+			Encoder: []string{"conv3k3s2p1", "flatten", "dense4:softplus"},
+			Decoder: []string{"dense12", "reshape3x2x2", "convT2k3s2p0", "convT2k1"}}, 2},
+		{"conv then dense output", Config{Input: 16, Image: []int{1, 4, 4}, Latent: 2, Activation: nn.Tanh,
+			Encoder: []string{"conv2k2s2"}, Decoder: []string{"dense8", "reshape2x2x2", "convT2s2", "flatten"}}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 7))

@@ -55,12 +55,17 @@ given on the command line win over it.`,
   vae train --hidden 400 --latent 20 --init pytorch --eps 1e-8 --out runs/pytorch-example
   vae train --config examples/pytorch.yaml --out runs/pytorch
   vae train --config examples/burda-vae.yaml --out runs/burda-vae
+  vae train --arch conv --epochs 30 --out runs/keras-conv
+  vae train --data photos/ --encoder conv32s2,conv64s2,dense64 --decoder dense4096,reshape64x8x8,convT64s2,convT32s2,convT3 --latent 8
   vae train --hidden 200,200 --latent 50 --activation tanh --batch 20 --binarize dynamic --objective iwae --samples 5
   vae train --resume runs/mnist-512-2`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			s.Model.Hidden, s.Model.Init = hidden, nn.Init(init)
+			if (f.Changed("arch") || f.Changed("encoder") || f.Changed("decoder")) && !f.Changed("hidden") {
+				s.Model.Hidden = nil // the default hidden layers are not for another network
+			}
 			s.Model.Activation, s.Model.Activations = nn.Activation(activation), nil
 			if names := strings.Split(activation, ","); len(names) > 1 { // one per hidden layer
 				s.Model.Activation = ""
@@ -70,7 +75,7 @@ given on the command line win over it.`,
 			}
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
-				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "classes", "hidden", "latent", "activation", "init", "likelihood", "sigma",
+				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "classes", "arch", "encoder", "decoder", "hidden", "latent", "activation", "init", "likelihood", "sigma",
 					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "objective", "samples", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
@@ -140,6 +145,9 @@ given on the command line win over it.`,
 	f.IntVar(&s.Limit, "limit", 0, "train on the first N training examples only (0: all)")
 	f.StringSliceVar(&s.Classes, "classes", nil, "train on the examples of these classes only (label numbers or names), e.g. a model of normal data for anomaly detection; the test set keeps every class")
 	f.IntSliceVar(&hidden, "hidden", s.Model.Hidden, "hidden layer sizes, encoder order")
+	f.StringVar(&s.Arch, "arch", "", "conv: the Keras example's convolutional network, for images (instead of --hidden)")
+	f.StringSliceVar(&s.Model.Encoder, "encoder", nil, "the encoder as layers, e.g. conv32s2,conv64s2,dense16 (instead of --hidden; see the README)")
+	f.StringSliceVar(&s.Model.Decoder, "decoder", nil, "the decoder as layers, e.g. dense3136,reshape64x7x7,convT64s2,convT32s2,convT1")
 	f.IntVar(&s.Model.Latent, "latent", s.Model.Latent, "latent dimensions")
 	f.StringVar(&activation, "activation", string(s.Model.Activation), "hidden activation: relu, tanh or softplus; or one per hidden layer, e.g. tanh,relu")
 	f.StringVar(&init, "init", string(s.Model.Init), "weight initialisation: glorot (Keras) or pytorch")
@@ -168,6 +176,12 @@ given on the command line win over it.`,
 // runs/mnist-512-2.
 func defaultOut(spec run.Spec) string {
 	name := "runs/" + run.DataName(spec.Data) // runs/my-… for my.csv
+	switch {
+	case spec.Arch != "":
+		name += "-" + spec.Arch
+	case spec.Model.Encoder != nil:
+		name += "-layers"
+	}
 	for _, h := range spec.Model.Hidden {
 		name += fmt.Sprintf("-%d", h)
 	}
@@ -199,6 +213,14 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("limit", func() { spec.Limit = flags.Limit })
 	set("classes", func() { spec.Classes = flags.Classes })
 	set("hidden", func() { spec.Model.Hidden = flags.Model.Hidden })
+	for _, name := range []string{"arch", "encoder", "decoder"} {
+		set(name, func() {
+			spec.Arch, spec.Model.Encoder, spec.Model.Decoder = flags.Arch, flags.Model.Encoder, flags.Model.Decoder
+			if !changed("hidden") {
+				spec.Model.Hidden = nil
+			}
+		})
+	}
 	set("latent", func() { spec.Model.Latent = flags.Model.Latent })
 	set("activation", func() {
 		spec.Model.Activation, spec.Model.Activations = flags.Model.Activation, flags.Model.Activations

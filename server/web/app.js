@@ -725,8 +725,8 @@ async function setupAnomalies() {
   if (pts.n === 0) return;
   const sorted = Float64Array.from(pts.scores).sort();
   const s = $("threshold");
-  s.min = sorted[0];
-  s.max = sorted[pts.n - 1];
+  s.min = state.scoreMin = sorted[0];
+  s.max = state.scoreMax = sorted[pts.n - 1];
   s.step = "any";
   s.value = pts.threshold !== null ? pts.threshold : quantile(sorted, 0.95);
   $("anomaly-note").textContent = pts.threshold !== null ?
@@ -760,7 +760,10 @@ async function setupAnomalies() {
 // labels, the precision and recall it gives when the classes other than
 // the normal ones are the anomalies.
 function showFlagged() {
-  const pts = state.pts, t = Number($("threshold").value);
+  // The slider keeps its value in a decimal of its own precision, which can
+  // round its ends past the extreme scores: clamp to them.
+  const pts = state.pts, s = $("threshold");
+  const t = Math.min(Math.max(Number(s.value), state.scoreMin), state.scoreMax);
   const normal = new Set(Array.from($("normal-class").selectedOptions, (o) => Number(o.value)));
   const labelled = pts.labels.length > 0;
   let flagged = 0, anomalies = 0, found = 0;
