@@ -55,13 +55,13 @@ type Spec struct {
 	// each a label number or a class name (a table's label cell): a model
 	// of normal data for one-class anomaly detection. The test set keeps
 	// every class.
-	Classes []string         `json:"classes,omitempty" yaml:"classes,omitempty"`
+	Classes []string `json:"classes,omitempty" yaml:"classes,omitempty"`
 	// Arch, if set, names a network that Train fills into Model for the
 	// data's shape: "conv", the Keras example's convolutional VAE (see
 	// vae.ConvNetwork), for images. Otherwise Model gives the network.
-	Arch    string           `json:"arch,omitempty" yaml:"arch,omitempty"`
-	Model   vae.Config       `json:"model" yaml:"model"`
-	Train   vae.TrainOptions `json:"train" yaml:"train"`
+	Arch  string           `json:"arch,omitempty" yaml:"arch,omitempty"`
+	Model vae.Config       `json:"model" yaml:"model"`
+	Train vae.TrainOptions `json:"train" yaml:"train"`
 	// Detector, if set, is the anomaly detector the final model gets: its
 	// score and how its threshold is chosen (a contamination or a
 	// quantile) from the normal set, the validation set if the run has
