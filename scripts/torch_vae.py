@@ -94,6 +94,105 @@ def save_safetensors(path, tensors, meta=None):
         f.writelines(chunks)
 
 
+def parse_layer(spec):
+    """Parses a layer spec of package vae ("dense16", "conv32s2", "convT1k3p1o1",
+    "reshape64x7x7", "flatten", each with an optional ":activation") into
+    (kind, number, options, shape, activation)."""
+    body, _, act = spec.partition(":")
+    if body == "flatten":
+        return "flatten", 0, {}, None, act
+    m = re.fullmatch(r"reshape(\d+)x(\d+)x(\d+)", body)
+    if m:
+        return "reshape", 0, {}, tuple(int(g) for g in m.groups()), act
+    m = re.fullmatch(r"dense(\d+)", body)
+    if m:
+        return "dense", int(m.group(1)), {}, None, act
+    m = re.fullmatch(r"conv(T?)(\d+)((?:[ksop]\d+)*)", body)
+    if not m:
+        raise ValueError(f"layer {spec!r}: unknown")
+    opts = {k: int(v) for k, v in re.findall(r"([ksop])(\d+)", m.group(3))}
+    return ("convT" if m.group(1) else "conv"), int(m.group(2)), opts, None, act
+
+
+def same_padding(n, k, stride):
+    """TensorFlow's "same" padding of a dimension of size n: (before, after)."""
+    out = -(-n // stride)
+    total = max((out - 1) * stride + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def size(shape):
+    return math.prod(shape)
+
+
+def stack(specs, shape, default_act, kinds, output=False):
+    """Returns the layers with parameters of specs (an nn.ModuleList), the
+    steps that run them ("layer", index, pad, crop), ("act", module),
+    ("reshape", shape) or ("flatten",), and the shape of the output. With
+    output set the last spec is the output layer: no activation after it."""
+    layers, steps = nn.ModuleList(), []
+    for i, spec in enumerate(specs):
+        kind, n, opts, to, act = parse_layer(spec)
+        pad = crop = None
+        if kind == "flatten":
+            shape = (size(shape),)
+            steps.append(("flatten",))
+            continue
+        if kind == "reshape":
+            shape = to
+            steps.append(("reshape", to))
+            continue
+        if kind == "dense":
+            layers.append(nn.Linear(size(shape), n))
+            shape = (n,)
+        else:
+            c, h, w = shape
+            k, s = opts.get("k", 3), opts.get("s", 1)
+            if kind == "conv":
+                if "p" in opts:
+                    layers.append(nn.Conv2d(c, n, k, s, padding=opts["p"]))
+                    top = bottom = left = right = opts["p"]
+                else:  # TensorFlow's "same": pad, then an unpadded convolution
+                    (top, bottom), (left, right) = same_padding(h, k, s), same_padding(w, k, s)
+                    pad = (left, right, top, bottom)
+                    layers.append(nn.Conv2d(c, n, k, s))
+                shape = (n, (h + top + bottom - k) // s + 1, (w + left + right - k) // s + 1)
+            else:
+                if "p" in opts:
+                    layers.append(nn.ConvTranspose2d(c, n, k, s, padding=opts["p"], output_padding=opts.get("o", 0)))
+                    shape = (n, (h - 1) * s - 2 * opts["p"] + k + opts.get("o", 0), (w - 1) * s - 2 * opts["p"] + k + opts.get("o", 0))
+                else:  # the adjoint of "same" on the output: the full result, cropped
+                    (top, bottom), (left, right) = same_padding(h * s, k, s), same_padding(w * s, k, s)
+                    crop = (top, bottom, left, right)
+                    layers.append(nn.ConvTranspose2d(c, n, k, s))
+                    shape = (n, h * s, w * s)
+        steps.append(("layer", len(layers) - 1, pad, crop))
+        if not (output and i == len(specs) - 1):
+            steps.append(("act", kinds[act or default_act]()))
+    return layers, steps, shape
+
+
+def run_steps(x, steps, layers):
+    """Runs the steps of stack on x [n, ...], with layers the modules their
+    indices name."""
+    for step in steps:
+        if step[0] == "act":
+            x = step[1](x)
+        elif step[0] == "flatten":
+            x = x.flatten(1)
+        elif step[0] == "reshape":
+            x = x.reshape(x.shape[0], *step[1])
+        else:
+            _, i, pad, crop = step
+            if pad:
+                x = F.pad(x, pad)
+            x = layers[i](x.flatten(1) if isinstance(layers[i], nn.Linear) else x)
+            if crop:
+                t, b, l, r = crop
+                x = x[..., t:x.shape[-2] - b, l:x.shape[-1] - r]
+    return x
+
+
 class VAE(nn.Module):
     """The VAE of the Go package vae, with its layer names.
 
@@ -125,18 +224,28 @@ class VAE(nn.Module):
         self.likelihood = cfg.get("likelihood") or "bernoulli"
         self.sigma = cfg.get("sigma") or 0
         self.table = table
-        hidden = list(cfg.get("hidden") or [])
-        sizes = [self.input + len(self.parts)] + hidden  # the encoder's input: x, then the missing-part indicators
-        # one activation per hidden layer, encoder order; the decoder mirrors them
-        acts = cfg.get("activations") or [cfg.get("activation") or "relu"] * len(hidden)
-        self.encoder_acts = [kinds[a]() for a in acts]
-        self.decoder_acts = [kinds[a]() for a in reversed(acts)]
-        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
-        self.z_mean = nn.Linear(sizes[-1], cfg["latent"])
-        self.z_log_var = nn.Linear(sizes[-1], cfg["latent"])
-        back = [cfg["latent"]] + hidden[::-1]
-        self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back, back[1:]))
-        self.output = nn.Linear(back[-1], self.input)
+        self.image = cfg.get("image")
+        enc_specs, dec_specs = cfg.get("encoder"), cfg.get("decoder")
+        if enc_specs is None:  # dense hidden layers, the decoder mirroring the encoder
+            hidden = list(cfg.get("hidden") or [])
+            acts = cfg.get("activations") or [cfg.get("activation") or "relu"] * len(hidden)
+            enc_specs = [f"dense{h}:{a}" for h, a in zip(hidden, acts)]
+            dec_specs = enc_specs[::-1]
+        default_act = cfg.get("activation") or "relu"
+        image = cfg.get("image")
+        # the encoder's input: x, then the missing-part indicators
+        shape = tuple(image) if image else (self.input + len(self.parts),)
+        self.encoder, self.encoder_steps, shape = stack(enc_specs, shape, default_act, kinds)
+        self.z_mean = nn.Linear(size(shape), cfg["latent"])
+        self.z_log_var = nn.Linear(size(shape), cfg["latent"])
+        last_conv = bool(dec_specs) and parse_layer(dec_specs[-1])[0] in ("conv", "convT")
+        self.decoder, self.decoder_steps, shape = stack(dec_specs, (cfg["latent"],), default_act, kinds, output=last_conv)
+        if last_conv:  # the last layer is the output layer, without activation
+            self.output = self.decoder[-1]
+            self.decoder = self.decoder[:-1]
+        else:
+            self.decoder_steps.append(("layer", len(self.decoder), None, None))
+            self.output = nn.Linear(size(shape), self.input)
         learned = any(lik == "gaussian" for _, lik, _ in self.parts) if self.parts else \
             self.likelihood == "gaussian" and not self.sigma
         if learned:
@@ -164,16 +273,17 @@ class VAE(nn.Module):
         """Returns the mean and log-variance of q(z|x) for x [..., input]
         (NaN where a part is missing, for a model of parts)."""
         x = self.encoder_input(x)
-        for layer, act in zip(self.encoder, self.encoder_acts):
-            x = act(layer(x))
-        return self.z_mean(x), self.z_log_var(x)
+        lead = x.shape[:-1]
+        x = x.reshape(-1, *self.image) if self.image else x.reshape(-1, x.shape[-1])
+        x = run_steps(x, self.encoder_steps, list(self.encoder)).flatten(1)
+        return self.z_mean(x).reshape(*lead, -1), self.z_log_var(x).reshape(*lead, -1)
 
     def decode(self, z):
         """Returns the decoder's outputs: Bernoulli logits, Gaussian means,
         or for a model of parts each part's logit, mean or softmax logits."""
-        for layer, act in zip(self.decoder, self.decoder_acts):
-            z = act(layer(z))
-        return self.output(z)
+        lead = z.shape[:-1]
+        out = run_steps(z.reshape(-1, z.shape[-1]), self.decoder_steps, list(self.decoder) + [self.output])
+        return out.flatten(1).reshape(*lead, self.input)
 
     def mean(self, outputs):
         """Returns the mean of p(x|z) given the decoder's outputs, as Go's

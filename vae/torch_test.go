@@ -51,6 +51,10 @@ func TestMatchesPyTorch(t *testing.T) {
 		{"parts with missing cells, tanh 10-16-8-3", Config{Input: 10, Hidden: []int{16, 8}, Latent: 3, Activation: nn.Tanh, Init: nn.InitPyTorch, Parts: torchParts}, adam(1e-8)},
 		{"parts with missing cells, per-layer relu, softplus 10-24-12-2", Config{Input: 10, Hidden: []int{24, 12}, Latent: 2, Activations: []nn.Activation{nn.ReLU, nn.Softplus}, Init: nn.InitGlorot, Parts: torchParts}, adam(1e-7)},
 		{"parts with missing cells, no hidden layer 10-4", Config{Input: 10, Latent: 4, Init: nn.InitPyTorch, Parts: torchParts}, adam(1e-8)},
+		{"keras conv example", kerasConv, adam(1e-7)},
+		{"conv with pytorch padding, tanh, gaussian", Config{Input: 2 * 9 * 9, Image: []int{2, 9, 9}, Latent: 3, Activation: nn.Tanh, Init: nn.InitPyTorch, Likelihood: Gaussian,
+			Encoder: []string{"conv4k3s2p1", "conv5k2:softplus", "flatten", "dense6"},
+			Decoder: []string{"dense20", "reshape5x2x2", "convT4k3s2p0", "convT3k3s2p1o0:relu", "convT2k3s1p1"}}, adam(1e-8)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 32

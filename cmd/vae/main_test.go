@@ -324,28 +324,35 @@ func TestSIGINT(t *testing.T) {
 }
 
 // PyTorch loads a model file through scripts/torch_vae.py and encodes the
-// test images to the same latent means as `vae encode`.
+// test images to the same latent means as `vae encode`, for a dense and a
+// convolutional network.
 func TestPyTorchLoadsModel(t *testing.T) {
 	python := "/usr/bin/python3"
 	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
 		t.Skipf("skipped: %s cannot import torch (apt-get install python3-torch)", python)
 	}
 	data := tinyData(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "r")
-	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--hidden", "16,8", "--latent", "3", "--activation", "tanh", "--epochs", "2", "--out", out); code != 0 {
-		t.Fatalf("train: %s", stderr)
+	for _, network := range [][]string{
+		{"--hidden", "16,8", "--activation", "tanh"},
+		{"--encoder", "conv4s2,conv8k5s2p2,dense8", "--decoder", "dense32,reshape8x2x2,convT4s2,convT1k4s2p1"},
+	} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "r")
+		args := append([]string{"train", "--data-dir", data, "--latent", "3", "--epochs", "2", "--out", out}, network...)
+		if code, _, stderr := runVAE(context.Background(), args...); code != 0 {
+			t.Fatalf("train %v: %s", network, stderr)
+		}
+		model, csvPath := filepath.Join(out, run.ModelFile), filepath.Join(dir, "z.csv")
+		if code, _, stderr := runVAE(context.Background(), "encode", "--data-dir", data, "--out", csvPath, model); code != 0 {
+			t.Fatalf("encode: %s", stderr)
+		}
+		b, err := exec.Command(python, "../../scripts/torch_vae.py", model, "--data", data, "--check", csvPath).CombinedOutput()
+		if err != nil {
+			t.Fatalf("torch_vae.py, %v: %v\n%s", network, err, b)
+		}
+		if !strings.Contains(string(b), "max |Go − PyTorch|") {
+			t.Errorf("torch_vae.py printed no comparison:\n%s", b)
+		}
+		t.Logf("%v:\n%s", network, b)
 	}
-	model, csvPath := filepath.Join(out, run.ModelFile), filepath.Join(dir, "z.csv")
-	if code, _, stderr := runVAE(context.Background(), "encode", "--data-dir", data, "--out", csvPath, model); code != 0 {
-		t.Fatalf("encode: %s", stderr)
-	}
-	b, err := exec.Command(python, "../../scripts/torch_vae.py", model, "--data", data, "--check", csvPath).CombinedOutput()
-	if err != nil {
-		t.Fatalf("torch_vae.py: %v\n%s", err, b)
-	}
-	if !strings.Contains(string(b), "max |Go − PyTorch|") {
-		t.Errorf("torch_vae.py printed no comparison:\n%s", b)
-	}
-	t.Logf("%s", b)
 }
