@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -124,7 +125,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		arch := a.Config.String()
+		arch := cmp.Or(a.Name, a.Config.String())
 		if _, err := m.Train(ctx, train.Subset(scoreTrainSteps*128), nil, vae.TrainOptions{Epochs: 1, BatchSize: 128, Optim: a.Optim, Seed: 1}); err != nil {
 			return nil, fmt.Errorf("score bench %s: training: %w", arch, err)
 		}

@@ -22,6 +22,7 @@ const (
 	ManifoldPNG        = "manifold.png"        // digits decoded over a grid of the latent space
 	ReconstructionsPNG = "reconstructions.png" // test images above their reconstructions
 	SamplesPNG         = "samples.png"         // decoded draws from the prior
+	ClassesPNG         = "classes.png"         // a conditional model's draws of z (rows) decoded given each class (columns)
 	LossPNG            = "loss.png"            // loss per epoch
 	KLPNG              = "kl.png"              // KL per latent dimension per epoch
 )
@@ -42,7 +43,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	}
 	h, w := test.Rows, test.Cols
 	L := m.Config.Latent
-	mean, _, err := m.Encode(test.X)
+	given, err := m.GivenLabels(test.Labels) // a conditional model's posterior is given the labels
+	if err != nil {
+		return fmt.Errorf("pictures: %s: %w", test.Name, err)
+	}
+	mean, _, err := given.Encode(test.X)
 	if err != nil {
 		return fmt.Errorf("pictures: %w", err)
 	}
@@ -87,11 +92,15 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 			}
 		}
 	}
-	decoded, err := m.Decode(grid)
+	gm, mtitle := m, "decoded over a grid of z[0], z[1]"
+	if m.Config.Classes > 0 {
+		gm, _ = m.Given(0)
+		mtitle += " given class 0"
+	}
+	decoded, err := gm.Decode(grid)
 	if err != nil {
 		return fmt.Errorf("pictures: %w", err)
 	}
-	mtitle := "decoded over a grid of z[0], z[1]"
 	if L > 2 {
 		mtitle += fmt.Sprintf(" (z[2…%d] = 0)", L-1)
 	}
@@ -101,7 +110,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 
 	// Reconstructions of the first test images, and samples from the prior.
 	k := min(20, test.N)
-	recon, err := m.Reconstruct(test.X[:k*m.Config.Input])
+	rm, err := m.GivenLabels(test.Labels[:min(k, len(test.Labels))])
+	if err != nil {
+		return fmt.Errorf("pictures: %w", err)
+	}
+	recon, err := rm.Reconstruct(test.X[:k*m.Config.Input])
 	if err != nil {
 		return fmt.Errorf("pictures: %w", err)
 	}
@@ -111,6 +124,20 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	samples := m.Sample(64, rand.New(rand.NewPCG(seed, 4<<32)))
 	if err := plot.ImageGrid(filepath.Join(dir, SamplesPNG), plot.Split(samples, m.Config.Input), h, w, 8, plot.GridOptions{Channels: ch}); err != nil {
 		return err
+	}
+	if C := m.Config.Classes; C > 0 { // every class from the same draws of z
+		z := make([]float32, 8*L)
+		rng := rand.New(rand.NewPCG(seed, 5<<32))
+		for i := range z {
+			z[i] = float32(rng.NormFloat64())
+		}
+		each, err := m.EachClass(z)
+		if err != nil {
+			return fmt.Errorf("pictures: %w", err)
+		}
+		if err := plot.ImageGrid(filepath.Join(dir, ClassesPNG), plot.Split(each, m.Config.Input), h, w, C, plot.GridOptions{Channels: ch}); err != nil {
+			return err
+		}
 	}
 
 	return curves(dir, history)

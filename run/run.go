@@ -56,6 +56,9 @@ type Spec struct {
 	// of normal data for one-class anomaly detection. The test set keeps
 	// every class.
 	Classes []string `json:"classes,omitempty" yaml:"classes,omitempty"`
+	// Condition, if "label", makes the model conditional on the data's
+	// labels (vae.Config.Classes, from the data): a conditional VAE.
+	Condition string `json:"condition,omitempty" yaml:"condition,omitempty"`
 	// Arch, if set, names a network that Train fills into Model for the
 	// data's shape: "conv", the Keras example's convolutional VAE (see
 	// vae.ConvNetwork), for images. Otherwise Model gives the network.
@@ -273,6 +276,21 @@ func (s *Spec) network(data *dataset.Set) error {
 	if c.Encoder != nil && c.Image == nil && isImage {
 		c.Image = []int{max(1, data.Channels), data.Rows, data.Cols}
 	}
+	switch s.Condition {
+	case "":
+	case "label":
+		if data.Labels == nil {
+			return fmt.Errorf("condition label: %s has no labels", s.Data)
+		}
+		if c.Classes == 0 {
+			c.Classes = len(data.ClassNames)
+			if c.Classes == 0 {
+				c.Classes = int(slices.Max(data.Labels)) + 1
+			}
+		}
+	default:
+		return fmt.Errorf("condition %q: want label (or none)", s.Condition)
+	}
 	return nil
 }
 
@@ -306,7 +324,7 @@ func (s *Spec) absolute() error {
 // runFiles are the files of a run folder, all written atomically by way of
 // a temporary file beside them (atomicfile.TempPattern).
 var runFiles = []string{SpecFile, SchemaFile, CheckpointFile, ModelFile, BestFile, MetricsFile,
-	LatentPNG, ManifoldPNG, ReconstructionsPNG, SamplesPNG, LossPNG, KLPNG}
+	LatentPNG, ManifoldPNG, ReconstructionsPNG, SamplesPNG, ClassesPNG, LossPNG, KLPNG}
 
 // claim takes the run folder dir for this process (see lock) and then
 // removes the temporary files of the writes a crash cut short there, which

@@ -84,6 +84,10 @@ RECIPES = {
     # bench --arch 784-200-200-50 --batch 20)
     "784-200-200-50": {"config": {"input": 784, "hidden": [200, 200], "latent": 50, "activation": "tanh", "init": "glorot"}, "adam_eps": 1e-4},
     "784-512-2": {"config": {"input": 784, "hidden": [512], "latent": 2, "activation": "relu", "init": "glorot"}, "adam_eps": 1e-7},
+    # The Keras example's convolutional VAE (vae.ConvNetwork), as examples/keras-conv.yaml.
+    "keras-conv": {"config": {"input": 784, "image": [1, 28, 28], "latent": 2, "activation": "relu", "init": "glorot",
+                              "encoder": ["conv32s2", "conv64s2", "dense16"],
+                              "decoder": ["dense3136", "reshape64x7x7", "convT64s2", "convT32s2", "convT1"]}, "adam_eps": 1e-7},
 }
 
 
@@ -158,7 +162,7 @@ def new_model(recipe):
     model = VAE(recipe["config"])
     if recipe["config"]["init"] == "glorot":
         for layer in model.modules():
-            if isinstance(layer, nn.Linear):
+            if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.xavier_uniform_(layer.weight)
                 nn.init.zeros_(layer.bias)
     return model
@@ -414,8 +418,8 @@ def parse_args():
     b.add_argument("--batch", type=int, default=128, help="training batch size (default 128)")
     b.add_argument("--iwae", type=int, default=1, help="train on the importance-weighted bound of this many samples (default 1: the ELBO)")
     b.add_argument("--infer-batch", type=int, default=1000, help="inference batch size (default 1000)")
-    b.add_argument("--arch", nargs="+", choices=sorted(RECIPES), default=["784-400-20", "784-512-2"],
-                   help="architectures to time (default both)")
+    b.add_argument("--arch", nargs="+", choices=sorted(RECIPES), default=["784-400-20", "784-512-2", "keras-conv"],
+                   help="architectures to time (default the two dense examples' and the Keras conv VAE)")
     b.add_argument("--data", default=os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vae", "mnist"),
                    help="folder with the MNIST IDX files, gzipped or not (default: vae's cache)")
     b.set_defaults(run=bench)

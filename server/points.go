@@ -59,6 +59,10 @@ func newTestPoints(m *vae.Model, test *dataset.Set) (*testPoints, error) {
 	if test.N == 0 {
 		return nil, fmt.Errorf("%s is empty", test.Name)
 	}
+	m, err := m.GivenLabels(test.Labels) // a conditional model's posterior is given the labels
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", test.Name, err)
+	}
 	mean, logVar, err := m.Encode(test.X)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ type batches struct {
 	binarize bool
 	order    []int     // [set.N] the epoch's order
 	x        []float32 // [bs, Dim] the batch
+	labels   []uint8   // [bs] the batch's labels, for a conditional model
 	bin      rand.PCG
 }
 
@@ -54,18 +55,24 @@ func (b *batches) shuffle(e int) {
 	dataset.Shuffle(b.order, rand.New(rand.NewPCG(b.seed, streamShuffle+uint64(e))))
 }
 
-// batch returns batch i of epoch e, [n, Dim], valid until the next call;
-// shuffle(e) must have been called.
-func (b *batches) batch(e, i int) (x []float32, n int) {
+// batch returns batch i of epoch e, [n, Dim], and with labels set its
+// labels, valid until the next call; shuffle(e) must have been called.
+func (b *batches) batch(e, i int) (x []float32, labels []uint8, n int) {
 	D, N := b.set.Dim, b.set.N
 	lo, hi := i*b.bs, min((i+1)*b.bs, N)
 	n = hi - lo
 	b.set.Gather(b.x, b.order[lo:hi])
+	if b.labels != nil {
+		for r, j := range b.order[lo:hi] {
+			b.labels[r] = b.set.Labels[j]
+		}
+		labels = b.labels[:n]
+	}
 	if b.binarize {
 		for r := range n {
 			b.bin.Seed(b.seed, streamBinarize+uint64(e*N+lo+r))
 			dataset.Binarize(b.x[r*D:(r+1)*D], b.x[r*D:(r+1)*D], &b.bin)
 		}
 	}
-	return b.x[:n*D], n
+	return b.x[:n*D], labels, n
 }

@@ -24,7 +24,7 @@ func TestBatches(t *testing.T) {
 	epoch := func(e int) (firsts []float32) {
 		b.shuffle(e)
 		for i := range b.count() {
-			x, rows := b.batch(e, i)
+			x, _, rows := b.batch(e, i)
 			for r := range rows {
 				firsts = append(firsts, x[r*dim])
 			}
@@ -47,7 +47,7 @@ func TestBatches(t *testing.T) {
 
 	bin, _, _ := splitBatches(set, TrainOptions{BatchSize: bs, Seed: 7, Binarize: "dynamic"})
 	bin.shuffle(3)
-	x, _ := bin.batch(3, 2)
+	x, _, _ := bin.batch(3, 2)
 	for _, v := range x {
 		if v != 0 && v != 1 {
 			t.Fatalf("binarised batch holds %v", v)

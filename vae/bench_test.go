@@ -48,7 +48,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				fillNormal(eps, rng)
-				if _, _, err := st.step(x, eps, n, k, objective{iwae: k > 1, beta: 1}); err != nil {
+				if _, _, err := st.step(x, nil, eps, n, k, objective{iwae: k > 1, beta: 1}); err != nil {
 					b.Fatal(err)
 				}
 			}

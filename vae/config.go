@@ -23,8 +23,12 @@ type Config struct {
 	Decoder []string `json:"decoder,omitempty" yaml:"decoder,omitempty"`
 	// Image, if set, is the shape of the input as images, [channels,
 	// height, width] with Input their product: what convolutions read.
-	Image      []int         `json:"image,omitempty" yaml:"image,omitempty"`
-	Latent     int           `json:"latent" yaml:"latent"`         // latent size, e.g. 2
+	Image  []int `json:"image,omitempty" yaml:"image,omitempty"`
+	Latent int   `json:"latent" yaml:"latent"` // latent size, e.g. 2
+	// Classes, if set, makes the model conditional on a class of that many
+	// (the one-hot label beside the encoder's output and beside z; see
+	// Given).
+	Classes    int           `json:"classes,omitempty" yaml:"classes,omitempty"`
 	Activation nn.Activation `json:"activation" yaml:"activation"` // hidden activation; default relu
 	// Activations, if set, gives each hidden layer its own activation, in
 	// the order of Hidden (the decoder mirrors it) instead of Activation.
@@ -99,8 +103,18 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: image shape set for a model of parts")
 		}
 	}
-	if _, _, _, err := c.plan(); err != nil {
+	enc, _, dec, err := c.plan()
+	if err != nil {
 		return err
+	}
+	if c.Classes < 0 || c.Classes > 256 {
+		return fmt.Errorf("config: %d classes, want 0 (not conditional) to 256", c.Classes)
+	}
+	if c.Classes > 0 && dec[0].Kind != "dense" {
+		return fmt.Errorf("config: a conditional model's decoder starts with a dense layer, not %s", dec[0].Kind)
+	}
+	if c.Classes > 0 && classLayer(enc) < 0 {
+		return fmt.Errorf("config: a conditional model's encoder has a dense layer, where the class joins")
 	}
 	if c.Parts != nil {
 		return c.checkParts()

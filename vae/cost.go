@@ -25,6 +25,9 @@ func (c Config) ParamCount() int64 {
 	if c.learnsVariance() {
 		n = budget.Add(n, int64(c.Input))
 	}
+	if enc, _, dec, err := c.plan(); err == nil && c.Classes > 0 && classLayer(enc) >= 0 { // the class embeddings
+		n = budget.Add(n, budget.Mul(int64(c.Classes), int64(enc[classLayer(enc)].Out)+int64(dec[0].Out)))
+	}
 	return n
 }
 

@@ -67,6 +67,9 @@ func (m *Model) score(x, parts []float32, in *inputTerms, rng *rand.Rand) (score
 	if err := m.checkInput("scores: x", x); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := m.checkClasses("scores", n); err != nil {
+		return nil, nil, nil, err
+	}
 	eps := make([]float32, n*L) // drawn in row order, whatever the threads
 	fillNormal(eps, rng)
 	scores = make([]Loss, n)
@@ -125,6 +128,9 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 		return nil, err
 	}
 	if err := m.checkInput("nll: x", x); err != nil {
+		return nil, err
+	}
+	if err := m.checkClasses("nll", n); err != nil {
 		return nil, err
 	}
 	K := opts.K
@@ -205,6 +211,7 @@ func (w *nllWorker) run(ctx context.Context, nll []float64, x []float32, first i
 	m, p, K := w.m, w.p, w.k
 	D, L := m.Config.Input, m.Config.Latent
 	n := len(nll)
+	m.bindClasses(p, first, first+n)
 	m.encode(p, x, n) // decoding leaves p.mean and p.logVar alone
 	mean, logVar := p.mean[:n*L], p.logVar[:n*L]
 	acc := make([]logSumExp, n)
@@ -232,6 +239,9 @@ func (w *nllWorker) run(ctx context.Context, nll []float64, x []float32, first i
 				s += e*e - zj*zj + float64(lv[j])
 			}
 			w.logw[r] = s / 2
+			if p.labels != nil {
+				p.decLabels[r] = p.labels[i]
+			}
 		}
 		m.decode(p, p.z, rowsN)
 		for r := range rowsN {

@@ -19,7 +19,8 @@ import (
 // metadata as "format_version"; Load refuses files from a newer version.
 // Version 2 added Gaussian likelihoods and activations per layer, version 3
 // models of parts (tables) and their preprocessing, version 4 networks as
-// stacks of layers (Config.Encoder, Decoder and Image): a file is written in
+// stacks of layers (Config.Encoder, Decoder and Image) and conditional
+// models (Config.Classes): a file is written in
 // the oldest version that holds its model, so that older readers still read
 // what they understand.
 const FormatVersion = 4
@@ -82,7 +83,7 @@ func save(path string, m *Model, p *Progress, opts *TrainOptions) error {
 
 // formatVersion returns the oldest format that can hold a model of shape c.
 func formatVersion(c Config) int {
-	if c.Encoder != nil || c.Image != nil {
+	if c.Encoder != nil || c.Image != nil || c.Classes > 0 {
 		return 4
 	}
 	if c.Parts != nil {

@@ -40,7 +40,9 @@ func (m *Model) forChunks(n int, f func(p *pass, lo, hi int)) {
 			if c >= chunks {
 				return
 			}
-			f(p, c*size, min((c+1)*size, n))
+			lo, hi := c*size, min((c+1)*size, n)
+			m.bindClasses(p, lo, hi)
+			f(p, lo, hi)
 		}
 	}
 	var next atomic.Int64
@@ -70,6 +72,9 @@ func (m *Model) Encode(x []float32) (mean, logVar []float32, err error) {
 		return nil, nil, err
 	}
 	if err := m.checkInput("encode: x", x); err != nil {
+		return nil, nil, err
+	}
+	if err := m.checkClasses("encode", n); err != nil {
 		return nil, nil, err
 	}
 	mean, logVar = make([]float32, n*L), make([]float32, n*L)
@@ -104,7 +109,11 @@ func (m *Model) DecodeTo(dst, z []float32) error {
 	if len(dst) != n*D {
 		return fmt.Errorf("decode: dst has length %d, want %d for %d rows of %d", len(dst), n*D, n, D)
 	}
+	if err := m.checkClasses("decode", n); err != nil {
+		return err
+	}
 	m.forChunks(n, func(p *pass, lo, hi int) {
+		p.spreadLabels(hi-lo, 1)
 		m.decode(p, z[lo*L:hi*L], hi-lo)
 		m.lik.mean(dst[lo*D:hi*D], p.logits[:(hi-lo)*D])
 	})
@@ -120,8 +129,18 @@ func (m *Model) Reconstruct(x []float32) ([]float32, error) {
 	return m.Decode(mean)
 }
 
-// Sample decodes n draws of z from the prior N(0, I), returning [n, Input].
+// Sample decodes n draws of z from the prior N(0, I), returning [n, Input];
+// a conditional model not given classes (see Given) draws each sample's
+// class uniformly first.
 func (m *Model) Sample(n int, rng *rand.Rand) []float32 {
+	if C := m.Config.Classes; C > 0 && m.classes == nil && n > 0 {
+		classes := make([]uint8, n)
+		for i := range classes {
+			classes[i] = uint8(rng.IntN(C))
+		}
+		v, _ := m.Given(classes...)
+		return v.Sample(n, rng)
+	}
 	z := make([]float32, n*m.Config.Latent)
 	fillNormal(z, rng)
 	out, _ := m.Decode(z)

@@ -2,6 +2,7 @@ package vae
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -412,4 +413,10 @@ func ConvNetwork(channels, height, width int) (encoder, decoder []string, err er
 	encoder = []string{"conv32s2", "conv64s2", "dense16"}
 	decoder = []string{fmt.Sprintf("dense%d", 64*h*w), fmt.Sprintf("reshape64x%dx%d", h, w), "convT64s2", "convT32s2", fmt.Sprintf("convT%d", channels)}
 	return encoder, decoder, nil
+}
+
+// classLayer returns the index in enc of the first dense layer, where a
+// conditional model's class joins the encoder, or −1.
+func classLayer(enc []planned) int {
+	return slices.IndexFunc(enc, func(p planned) bool { return p.Kind == "dense" })
 }

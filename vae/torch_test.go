@@ -119,7 +119,7 @@ func TestMatchesPyTorch(t *testing.T) {
 					t.Fatal(err)
 				}
 				st := m.newStepper(n, 1, shards, opt)
-				recon, kl, err := st.step(x, eps, n, 1, objective{beta: 1}) // forward, backward, Adam
+				recon, kl, err := st.step(x, nil, eps, n, 1, objective{beta: 1}) // forward, backward, Adam
 				st.close()
 				if err != nil {
 					t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/govae/vae/dataset"
@@ -270,9 +271,25 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
+	if C := m.Config.Classes; C > 0 {
+		for _, set := range []*dataset.Set{train, test} {
+			if set == nil {
+				continue
+			}
+			if set.Labels == nil {
+				return nil, fmt.Errorf("train: %s has no labels for the conditional model", set.Name)
+			}
+			if i := slices.IndexFunc(set.Labels, func(c uint8) bool { return int(c) >= C }); i >= 0 {
+				return nil, fmt.Errorf("train: %s: example %d has label %d, the conditional model has classes 0 to %d", set.Name, i, set.Labels[i], C-1)
+			}
+		}
+	}
 	data, valid, err := splitBatches(train, opts)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if m.Config.Classes > 0 {
+		data.labels = make([]uint8, bs)
 	}
 	batches := data.count()
 	if m.fresh && opts.Resume == nil {
@@ -322,11 +339,11 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 				return pr, fmt.Errorf("train: stopped at epoch %d, step %d of %d: %w", pr.Epoch+1, pr.Batch, batches, err)
 			}
 			stepStart := time.Now()
-			x, n := data.batch(pr.Epoch, pr.Batch)
+			x, labels, n := data.batch(pr.Epoch, pr.Batch)
 			fillNormal(eps[:n*K*L], noise)
 			obj.beta = float32(opts.beta(pr.Epoch*batches+pr.Batch, batches))
 
-			recon, kl, err := st.step(x, eps, n, K, obj)
+			recon, kl, err := st.step(x, labels, eps, n, K, obj)
 			recon, kl = recon/float64(K), kl/float64(K)
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d, step %d: %w", pr.Epoch+1, pr.Batch+1, err)
@@ -362,7 +379,11 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		// KL per dimension and the active units.
 		var mean, logVar []float32
 		evaluate := func(set *dataset.Set, stream uint64) (*Loss, error) {
-			scores, mu, lv, err := m.score(set.X, nil, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
+			given := m
+			if m.Config.Classes > 0 {
+				given, _ = m.Given(set.Labels...) // checked above
+			}
+			scores, mu, lv, err := given.score(set.X, nil, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
 			if err != nil {
 				return nil, fmt.Errorf("train: %s loss: %w", set.Name, err)
 			}
@@ -434,6 +455,7 @@ type shard struct {
 // that part.
 type shardJob struct {
 	x, eps []float32
+	labels []uint8 // of the batch's inputs, for a conditional model
 	lo, hi int
 	n, k   int
 	obj    objective
@@ -528,6 +550,9 @@ func (sh *shard) run(j shardJob) {
 	D, L := sh.m.Config.Input, sh.m.Config.Latent
 	x := j.x[j.lo*D : j.hi*D]
 	copy(sh.p.eps, j.eps[j.lo*j.k*L:j.hi*j.k*L])
+	if j.labels != nil {
+		sh.p.labels = j.labels[j.lo:j.hi]
+	}
 	sh.recon, sh.kl = j.obj.forward(sh.m, sh.p, x, n, j.n, j.k)
 	sh.m.backward(sh.p, x, n, j.k)
 }
@@ -594,10 +619,10 @@ func (st *stepper) all(job func(s int) shardJob) {
 // of z per input, from the noise eps [n·k, Latent] (rows i·k … i·k+k−1 for
 // input i), minimising obj. It returns the reconstruction and KL terms
 // summed over the rows, before the update.
-func (st *stepper) step(x, eps []float32, n, k int, obj objective) (recon, kl float64, err error) {
+func (st *stepper) step(x []float32, labels []uint8, eps []float32, n, k int, obj objective) (recon, kl float64, err error) {
 	S := len(st.shards)
 	st.all(func(s int) shardJob {
-		return shardJob{x: x, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, k: k, obj: obj}
+		return shardJob{x: x, labels: labels, eps: eps, lo: s * n / S, hi: (s + 1) * n / S, n: n, k: k, obj: obj}
 	})
 	for _, sh := range st.shards {
 		recon += sh.recon

@@ -64,6 +64,14 @@ type Model struct {
 	// threshold (see FitDetector). The model file keeps it.
 	Detector *Detector
 
+	// EncoderClass and DecoderClass, for a conditional model
+	// (Config.Classes > 0), are the weights of the class's one-hot in the
+	// encoder's first dense layer and the decoder's first layer (see
+	// Given); nil otherwise.
+	EncoderClass, DecoderClass *nn.Embedding
+	encClass                   int     // the index in Encoder of the layer EncoderClass joins
+	classes                    []uint8 // a view's classes (see Given)
+
 	lik   likelihood // p(x|z)
 	parts *parts     // the likelihood of a model of parts, else nil
 	fresh bool       // made by New and not yet trained: Train starts a learned variance from the data
@@ -87,6 +95,12 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 	}
 	for _, l := range m.layers() {
 		if err := l.Initialize(cfg.Init, rng); err != nil {
+			return nil, err
+		}
+	}
+	es, fanIn, fanOut := m.embeddings()
+	for i, e := range es {
+		if err := e.Initialize(cfg.Init, fanIn[i], fanOut[i], rng); err != nil {
 			return nil, err
 		}
 	}
@@ -124,6 +138,7 @@ func newZero(cfg Config) (*Model, error) {
 	if cfg.learnsVariance() {
 		m.OutputLogVar = nn.NewParam("output.log_var", cfg.Input)
 	}
+	m.newEmbeddings()
 	m.lik = newLikelihood(cfg, m.OutputLogVar)
 	m.parts, _ = m.lik.(*parts)
 	return m, nil
@@ -146,6 +161,10 @@ func (m *Model) Params() []*nn.Param {
 	if m.OutputLogVar != nil {
 		ps = append(ps, m.OutputLogVar)
 	}
+	es, _, _ := m.embeddings()
+	for _, e := range es {
+		ps = append(ps, e.W)
+	}
 	return ps
 }
 
@@ -167,6 +186,11 @@ type pass struct {
 	dEnc               [][]float32 // per encoder layer, the gradient of its output
 	dEncFromLogVar     []float32   // [n, the heads' input]
 	ws                 nn.Workspace
+
+	// labels, for a conditional model, are the classes of the n inputs,
+	// decLabels those of the n·k decoder rows; labelBuf [n] backs labels
+	// when all rows have one class.
+	labels, decLabels, labelBuf []uint8
 
 	// With weighted set (by importanceWeights, for the next backward),
 	// zWeight holds per row the weight c of the sampled ½|z|² term of the
@@ -201,6 +225,9 @@ func (m *Model) newPass(n, k int, grad bool) *pass {
 	if P := len(c.Parts); P > 0 {
 		p.in, p.partLoss = make([]float32, n*(c.Input+P)), make([]float32, rows*P)
 	}
+	if c.Classes > 0 {
+		p.decLabels, p.labelBuf = make([]uint8, rows), make([]uint8, n)
+	}
 	if !grad {
 		return p
 	}
@@ -227,6 +254,9 @@ func (m *Model) encode(p *pass, x []float32, n int) {
 	h := m.encoderInput(p, x, n)
 	for i, l := range m.Encoder {
 		l.Forward(p.enc[i], h, n, &p.ws)
+		if i == m.encClass && m.EncoderClass != nil { // the one-hot class beside h
+			m.EncoderClass.Forward(p.enc[i], p.labels, n)
+		}
 		h = p.enc[i]
 	}
 	m.ZMean.Forward(p.mean, h, n, nil)
@@ -250,12 +280,27 @@ func (p *pass) sample(n, k, latent int) {
 	}
 }
 
-// decode runs the decoder on z [n, Latent], filling p.logits.
+// decode runs the decoder on z [n, Latent], filling p.logits; a
+// conditional model's decoder rows have the classes p.decLabels.
 func (m *Model) decode(p *pass, z []float32, n int) {
 	h := z
 	for i, l := range m.Decoder {
 		l.Forward(p.dec[i], h, n, &p.ws)
+		if i == 0 && m.DecoderClass != nil { // the one-hot class beside z
+			m.DecoderClass.Forward(p.dec[0], p.decLabels, n)
+		}
 		h = p.dec[i]
+	}
+}
+
+// spreadLabels sets the classes of the n·k decoder rows of a conditional
+// model from those of the n inputs, k rows per input.
+func (p *pass) spreadLabels(n, k int) {
+	if p.labels == nil {
+		return
+	}
+	for r := range n * k {
+		p.decLabels[r] = p.labels[r/k]
 	}
 }
 
@@ -271,6 +316,7 @@ func (m *Model) forward(p *pass, x []float32, n, k int, gradScale, beta float32)
 	L, D, rows := m.Config.Latent, m.Config.Input, n*k
 	m.encode(p, x, n)
 	p.sample(n, k, L)
+	p.spreadLabels(n, k)
 	m.decode(p, p.z, rows)
 
 	var dLogits, dMean, dLogVar []float32
@@ -379,6 +425,9 @@ func (m *Model) backward(p *pass, x []float32, n, k int) {
 		if i > 0 {
 			in, dIn = p.dec[i-1], p.dDec[i-1]
 		}
+		if i == 0 && m.DecoderClass != nil {
+			m.DecoderClass.Backward(p.dDec[0], p.decLabels, rows)
+		}
 		m.Decoder[i].Backward(dIn, p.dDec[i], in, p.dec[i], rows, &p.ws)
 	}
 
@@ -418,6 +467,9 @@ func (m *Model) backward(p *pass, x []float32, n, k int) {
 		in, dIn := x, []float32(nil)
 		if i > 0 {
 			in, dIn = p.enc[i-1], p.dEnc[i-1]
+		}
+		if i == m.encClass && m.EncoderClass != nil {
+			m.EncoderClass.Backward(p.dEnc[i], p.labels, n)
 		}
 		m.Encoder[i].Backward(dIn, p.dEnc[i], in, p.enc[i], n, &p.ws)
 	}

@@ -42,6 +42,11 @@ func TestLossGradient(t *testing.T) {
 		{"conv pytorch padding k=2", Config{Input: 2 * 5 * 5, Image: []int{2, 5, 5}, Latent: 2, Activation: nn.Tanh,
 			Encoder: []string{"conv3k3s2p1", "flatten", "dense4:softplus"},
 			Decoder: []string{"dense12", "reshape3x2x2", "convT2k3s2p0", "convT2k1"}}, 2},
+		{"conditional", Config{Input: 6, Hidden: []int{5}, Latent: 2, Classes: 3, Activation: nn.Tanh}, 1},
+		{"conditional k=2 deep", Config{Input: 5, Hidden: []int{4, 3}, Latent: 2, Classes: 4, Activation: nn.Tanh}, 2},
+		{"unconditional k=2 deep", Config{Input: 5, Hidden: []int{4, 3}, Latent: 2, Activation: nn.Tanh}, 2},
+		{"conditional conv", Config{Input: 36, Image: []int{1, 6, 6}, Latent: 2, Classes: 2, Activation: nn.Tanh,
+			Encoder: []string{"conv3s2", "dense5"}, Decoder: []string{"dense27", "reshape3x3x3", "convT1s2"}}, 1},
 		{"conv then dense output", Config{Input: 16, Image: []int{1, 4, 4}, Latent: 2, Activation: nn.Tanh,
 			Encoder: []string{"conv2k2s2"}, Decoder: []string{"dense8", "reshape2x2x2", "convT2s2", "flatten"}}, 1},
 	} {
@@ -56,6 +61,9 @@ func TestLossGradient(t *testing.T) {
 			x := randomInput(rng, n, tc.cfg.Input)
 			p := m.newPass(n, k, true)
 			fillNormal(p.eps, rng)
+			if C := tc.cfg.Classes; C > 0 {
+				p.labels = []uint8{1, 0, uint8(C - 1)}
+			}
 			const beta = 0.7 // the objective recon + β·KL
 			loss := func() float64 {
 				r, kl := m.forward(p, x, n, k, 0, 0)

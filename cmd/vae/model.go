@@ -85,6 +85,9 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 			if first > 0 {
 				test = test.Subset(first)
 			}
+			if m, err = givenTest(m, test); err != nil {
+				return err
+			}
 			opts := vae.NLLOptions{Seed: seed}
 			if nll {
 				opts.K = k
@@ -171,6 +174,9 @@ heat map of the reconstruction term of each pixel.`,
 			}
 			m, test, err := in.load(cmd, logger, &d, a[0])
 			if err != nil {
+				return err
+			}
+			if m, err = givenTest(m, test); err != nil {
 				return err
 			}
 			if explain < 0 {
@@ -287,13 +293,13 @@ func progress(stderr io.Writer, total int, unit string) func(done, total int) {
 }
 
 func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
-	var n int
+	var n, class int
 	var seed uint64
 	var out string
 	cmd := &cobra.Command{
 		Use:     "sample MODEL|RUN",
 		Short:   "Decode draws from the prior into a PNG grid, or a table model's into CSV rows",
-		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2\n  vae sample -n 1000 --out samples.csv runs/mixed-512-2",
+		Example: "  vae sample -n 100 --out samples.png runs/mnist-512-2\n  vae sample -n 1000 --out samples.csv runs/mixed-512-2\n  vae sample --class 7 --out sevens.png runs/mnist-cvae",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if n < 1 {
@@ -308,6 +314,14 @@ func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 				return err
 			}
 			rng := rand.New(rand.NewPCG(seed, 0))
+			if cmd.Flags().Changed("class") {
+				if class < 0 || class > 255 {
+					return usageError{fmt.Errorf("--class %d, want a class of the model", class)}
+				}
+				if m, err = m.Given(uint8(class)); err != nil {
+					return usageError{fmt.Errorf("--class: %w", err)}
+				}
+			}
 			if m.Table != nil {
 				if !cmd.Flags().Changed("out") {
 					out = "samples.csv"
@@ -315,8 +329,12 @@ func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 				return writeTo(stdout, out, func(w io.Writer) error { return m.SampleTable(w, n, rng) })
 			}
 			h, w := run.ImageShape(m.Config.Input)
+			var opt plot.GridOptions
+			if im := m.Config.Image; im != nil {
+				opt.Channels, h, w = im[0], im[1], im[2]
+			}
 			x := m.Sample(n, rng)
-			img, err := plot.Grid(plot.Split(x, m.Config.Input), h, w, min(n, 10), plot.GridOptions{})
+			img, err := plot.Grid(plot.Split(x, m.Config.Input), h, w, min(n, 10), opt)
 			if err != nil {
 				return err
 			}
@@ -325,6 +343,7 @@ func newSample(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	}
 	cmd.Flags().IntVarP(&n, "n", "n", 64, "number of samples")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed")
+	cmd.Flags().IntVar(&class, "class", 0, "a conditional model's class to sample (default: each sample's drawn uniformly)")
 	cmd.Flags().StringVarP(&out, "out", "o", "samples.png", "PNG file to write (CSV for a table model: default samples.csv), - for stdout")
 	return cmd
 }
@@ -354,7 +373,11 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error { return m.ReconstructTable(cmd.Context(), r, w) })
 			}
 			n = max(1, min(n, test.N))
-			x := test.X[:n*test.Dim]
+			test = test.Subset(n)
+			x := test.X
+			if m, err = givenTest(m, test); err != nil {
+				return err
+			}
 			r, err := m.Reconstruct(x)
 			if err != nil {
 				return err
@@ -387,6 +410,9 @@ z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
 		RunE: func(cmd *cobra.Command, a []string) error {
 			m, test, err := in.load(cmd, logger, &d, a[0])
 			if err != nil {
+				return err
+			}
+			if m, err = givenTest(m, test); err != nil {
 				return err
 			}
 			if m.Table != nil && in.path != "" {
@@ -541,4 +567,17 @@ func b01(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// givenTest returns m given the labels of the test set's rows when m is a
+// conditional model (see vae.Model.Given), else m.
+func givenTest(m *vae.Model, test *dataset.Set) (*vae.Model, error) {
+	if test == nil || m.Config.Classes == 0 {
+		return m, nil
+	}
+	g, err := m.GivenLabels(test.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", test.Name, err)
+	}
+	return g, nil
 }

@@ -75,7 +75,7 @@ given on the command line win over it.`,
 			}
 			s.Model.Likelihood = vae.Likelihood(likelihood)
 			if o.resume != "" {
-				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "classes", "arch", "encoder", "decoder", "hidden", "latent", "activation", "init", "likelihood", "sigma",
+				for _, name := range []string{"config", "data", "data-dir", "test", "test-fraction", "header", "delimiter", "schema", "id", "label", "ignore", "unknown", "image-size", "channels", "skip-bad", "contamination", "quantile", "score", "k", "limit", "classes", "condition", "arch", "encoder", "decoder", "hidden", "latent", "activation", "init", "likelihood", "sigma",
 					"batch", "optimizer", "lr", "eps", "momentum", "seed", "binarize", "beta", "warmup-epochs", "schedule", "validation", "patience", "objective", "samples", "out"} {
 					if f.Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot change a run being resumed (only --epochs can)", name)}
@@ -145,6 +145,7 @@ given on the command line win over it.`,
 	f.IntVar(&s.Limit, "limit", 0, "train on the first N training examples only (0: all)")
 	f.StringSliceVar(&s.Classes, "classes", nil, "train on the examples of these classes only (label numbers or names), e.g. a model of normal data for anomaly detection; the test set keeps every class")
 	f.IntSliceVar(&hidden, "hidden", s.Model.Hidden, "hidden layer sizes, encoder order")
+	f.StringVar(&s.Condition, "condition", "", "label: a conditional VAE, given each example's label (vae sample --class then draws one class)")
 	f.StringVar(&s.Arch, "arch", "", "conv: the Keras example's convolutional network, for images (instead of --hidden)")
 	f.StringSliceVar(&s.Model.Encoder, "encoder", nil, "the encoder as layers, e.g. conv32s2,conv64s2,dense16 (instead of --hidden; see the README)")
 	f.StringSliceVar(&s.Model.Decoder, "decoder", nil, "the decoder as layers, e.g. dense3136,reshape64x7x7,convT64s2,convT32s2,convT1")
@@ -213,6 +214,7 @@ func overlay(spec, flags *run.Spec, changed func(string) bool) {
 	set("limit", func() { spec.Limit = flags.Limit })
 	set("classes", func() { spec.Classes = flags.Classes })
 	set("hidden", func() { spec.Model.Hidden = flags.Model.Hidden })
+	set("condition", func() { spec.Condition = flags.Condition })
 	for _, name := range []string{"arch", "encoder", "decoder"} {
 		set(name, func() {
 			spec.Arch, spec.Model.Encoder, spec.Model.Decoder = flags.Arch, flags.Model.Encoder, flags.Model.Decoder
