@@ -91,15 +91,15 @@ RECIPES = {
 }
 
 
-def loss_terms(model, x, eps):
+def loss_terms(model, x, eps, labels=None):
     """Returns the per-sample reconstruction and KL terms of package vae:
     each summed over its dimensions and averaged over the batch, with
     z = mean + exp(log_var/2)·eps. x may have missing parts (NaN) in a
-    model of parts."""
+    model of parts; labels are a conditional model's classes."""
     n = x.shape[0]
-    mean, log_var = model.encode(x)
+    mean, log_var = model.encode(x, labels)
     z = mean + torch.exp(log_var / 2) * eps
-    recon = model.nll(model.decode(z), x).sum() / n
+    recon = model.nll(model.decode(z, labels), x).sum() / n
     kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / n
     return recon, kl
 
@@ -134,7 +134,8 @@ def step(args):
     adam = json.loads(meta["adam"])
     opt = torch.optim.Adam(model.parameters(), lr=adam["lr"], betas=(adam["beta1"], adam["beta2"]), eps=adam["eps"])
 
-    recon, kl = loss_terms(model, tensors["x"], tensors["eps"])
+    labels = tensors["labels"].long() if "labels" in tensors else None
+    recon, kl = loss_terms(model, tensors["x"], tensors["eps"], labels)
     loss = recon + kl
     opt.zero_grad()
     loss.backward()

@@ -172,9 +172,10 @@ def stack(specs, shape, default_act, kinds, output=False):
     return layers, steps, shape
 
 
-def run_steps(x, steps, layers):
+def run_steps(x, steps, layers, labels=None):
     """Runs the steps of stack on x [n, ...], with layers the modules their
-    indices name."""
+    indices name; a layer with a "class" parameter adds its row of each
+    row's label."""
     for step in steps:
         if step[0] == "act":
             x = step[1](x)
@@ -187,6 +188,8 @@ def run_steps(x, steps, layers):
             if pad:
                 x = F.pad(x, pad)
             x = layers[i](x.flatten(1) if isinstance(layers[i], nn.Linear) else x)
+            if labels is not None and hasattr(layers[i], "class"):
+                x = x + getattr(layers[i], "class")[labels]
             if crop:
                 t, b, l, r = crop
                 x = x[..., t:x.shape[-2] - b, l:x.shape[-1] - r]
@@ -240,12 +243,22 @@ class VAE(nn.Module):
         self.z_log_var = nn.Linear(size(shape), cfg["latent"])
         last_conv = bool(dec_specs) and parse_layer(dec_specs[-1])[0] in ("conv", "convT")
         self.decoder, self.decoder_steps, shape = stack(dec_specs, (cfg["latent"],), default_act, kinds, output=last_conv)
+        classes = cfg.get("classes") or 0
+        if classes:
+            # A conditional model: the class's one-hot beside the input of the
+            # encoder's first dense layer and beside z, as the weights of an
+            # embedding added to those layers' outputs ("<layer>.class").
+            first = next(l for l in self.encoder if isinstance(l, nn.Linear))
+            first.register_parameter("class", nn.Parameter(torch.zeros(classes, first.out_features)))
         if last_conv:  # the last layer is the output layer, without activation
             self.output = self.decoder[-1]
             self.decoder = self.decoder[:-1]
         else:
             self.decoder_steps.append(("layer", len(self.decoder), None, None))
             self.output = nn.Linear(size(shape), self.input)
+        if classes:
+            dec0 = self.decoder[0] if len(self.decoder) else self.output
+            dec0.register_parameter("class", nn.Parameter(torch.zeros(classes, dec0.out_features)))
         learned = any(lik == "gaussian" for _, lik, _ in self.parts) if self.parts else \
             self.likelihood == "gaussian" and not self.sigma
         if learned:
@@ -269,20 +282,26 @@ class VAE(nn.Module):
         zeroed = x.masked_fill(miss.repeat_interleave(widths, dim=-1), 0)
         return torch.cat([zeroed, miss.to(x.dtype)], -1)
 
-    def encode(self, x):
+    def encode(self, x, labels=None):
         """Returns the mean and log-variance of q(z|x) for x [..., input]
-        (NaN where a part is missing, for a model of parts)."""
+        (NaN where a part is missing, for a model of parts), or of q(z|x, y)
+        for a conditional model's labels y [...]."""
         x = self.encoder_input(x)
         lead = x.shape[:-1]
         x = x.reshape(-1, *self.image) if self.image else x.reshape(-1, x.shape[-1])
-        x = run_steps(x, self.encoder_steps, list(self.encoder)).flatten(1)
+        x = run_steps(x, self.encoder_steps, list(self.encoder), None if labels is None else labels.reshape(-1)).flatten(1)
         return self.z_mean(x).reshape(*lead, -1), self.z_log_var(x).reshape(*lead, -1)
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         """Returns the decoder's outputs: Bernoulli logits, Gaussian means,
-        or for a model of parts each part's logit, mean or softmax logits."""
+        or for a model of parts each part's logit, mean or softmax logits;
+        given a conditional model's labels y (of z's leading shape, or of
+        its first dimensions: the inputs whose samples z are)."""
         lead = z.shape[:-1]
-        out = run_steps(z.reshape(-1, z.shape[-1]), self.decoder_steps, list(self.decoder) + [self.output])
+        if labels is not None:
+            labels = labels.reshape(*labels.shape, *[1] * (len(lead) - labels.dim())).expand(lead)
+        out = run_steps(z.reshape(-1, z.shape[-1]), self.decoder_steps, list(self.decoder) + [self.output],
+                        None if labels is None else labels.reshape(-1))
         return out.flatten(1).reshape(*lead, self.input)
 
     def mean(self, outputs):

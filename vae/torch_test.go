@@ -52,6 +52,9 @@ func TestMatchesPyTorch(t *testing.T) {
 		{"parts with missing cells, per-layer relu, softplus 10-24-12-2", Config{Input: 10, Hidden: []int{24, 12}, Latent: 2, Activations: []nn.Activation{nn.ReLU, nn.Softplus}, Init: nn.InitGlorot, Parts: torchParts}, adam(1e-7)},
 		{"parts with missing cells, no hidden layer 10-4", Config{Input: 10, Latent: 4, Init: nn.InitPyTorch, Parts: torchParts}, adam(1e-8)},
 		{"keras conv example", kerasConv, adam(1e-7)},
+		{"conditional 784-400-20 of 10 classes", Config{Input: 784, Hidden: []int{400}, Latent: 20, Classes: 10, Activation: nn.ReLU, Init: nn.InitPyTorch}, adam(1e-8)},
+		{"conditional keras conv of 10 classes", Config{Input: 784, Image: []int{1, 28, 28}, Latent: 2, Classes: 10, Init: nn.InitGlorot,
+			Encoder: kerasConv.Encoder, Decoder: kerasConv.Decoder}, adam(1e-7)},
 		{"conv with pytorch padding, tanh, gaussian", Config{Input: 2 * 9 * 9, Image: []int{2, 9, 9}, Latent: 3, Activation: nn.Tanh, Init: nn.InitPyTorch, Likelihood: Gaussian,
 			Encoder: []string{"conv4k3s2p1", "conv5k2:softplus", "flatten", "dense6"},
 			Decoder: []string{"dense20", "reshape5x2x2", "convT4k3s2p0", "convT3k3s2p1o0:relu", "convT2k3s1p1"}}, adam(1e-8)},
@@ -74,10 +77,14 @@ func TestMatchesPyTorch(t *testing.T) {
 			}
 			eps := make([]float32, n*tc.cfg.Latent)
 			fillNormal(eps, rng)
+			var labels []uint8 // a conditional model's classes
+			for range n * min(tc.cfg.Classes, 1) {
+				labels = append(labels, uint8(rng.IntN(tc.cfg.Classes)))
+			}
 
 			dir := t.TempDir()
 			in, out := filepath.Join(dir, "in.safetensors"), filepath.Join(dir, "out.safetensors")
-			writeStepInput(t, in, m, x, eps, tc.opt)
+			writeStepInput(t, in, m, x, labels, eps, tc.opt)
 			b, err := exec.Command(python, "../scripts/torch_reference.py", "step", in, out).CombinedOutput()
 			if err != nil {
 				t.Fatalf("torch_reference.py step: %v\n%s", err, b)
@@ -119,7 +126,7 @@ func TestMatchesPyTorch(t *testing.T) {
 					t.Fatal(err)
 				}
 				st := m.newStepper(n, 1, shards, opt)
-				recon, kl, err := st.step(x, nil, eps, n, 1, objective{beta: 1}) // forward, backward, Adam
+				recon, kl, err := st.step(x, labels, eps, n, 1, objective{beta: 1}) // forward, backward, Adam
 				st.close()
 				if err != nil {
 					t.Fatal(err)
@@ -196,12 +203,19 @@ func partsInput(rng *rand.Rand, ps []Part, n int, missing float64) []float32 {
 // writeStepInput writes what scripts/torch_reference.py step reads: m's
 // parameters under their model-file names, the batch x and the noise eps,
 // with the configuration and Adam's hyperparameters in the metadata.
-func writeStepInput(t *testing.T, path string, m *Model, x, eps []float32, adam optim.Config) {
+func writeStepInput(t *testing.T, path string, m *Model, x []float32, labels []uint8, eps []float32, adam optim.Config) {
 	t.Helper()
 	n := len(x) / m.Config.Input
 	ts := []safetensors.Tensor{
 		{Name: "x", Shape: []int{n, m.Config.Input}, Data: x},
 		{Name: "eps", Shape: []int{n, m.Config.Latent}, Data: eps},
+	}
+	if labels != nil {
+		y := make([]float32, n)
+		for i, c := range labels {
+			y[i] = float32(c)
+		}
+		ts = append(ts, safetensors.Tensor{Name: "labels", Shape: []int{n}, Data: y})
 	}
 	for _, prm := range m.Params() {
 		ts = append(ts, safetensors.Tensor{Name: prm.Name, Shape: prm.Shape, Data: prm.Value})
