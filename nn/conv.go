@@ -402,22 +402,40 @@ func (g convGeom) patches(col, img []float32, m int, add bool) {
 			for kq := range g.kw {
 				offX := kq - g.left
 				jlo, jhi := tapSpan(offX, s, w, gw)
+				if jlo == jhi {
+					ilo, ihi = 0, 0 // no column of the grid sees the image
+				}
 				row := col[((c*g.kh+kp)*g.kw+kq)*m*p:][:m*p]
 				for b := range m {
 					dst, src := row[b*p:][:p], img[(b*g.c+c)*hw:][:hw]
-					if !add {
-						clear(dst) // the padding
+					if !add { // the padding: the rows and columns outside the spans
+						clear(dst[:ilo*gw])
+						clear(dst[ihi*gw:])
 					}
 					for i := ilo; i < ihi; i++ {
-						d, x := i*gw, (i*s+offY)*w+jlo*s+offX
-						if add {
-							for j := jlo; j < jhi; j, x = j+1, x+s {
-								src[x] += dst[d+j]
+						r := dst[i*gw : (i+1)*gw]
+						x0 := (i*s+offY)*w + jlo*s + offX
+						d := r[jlo:jhi]
+						sv := src[x0 : x0+(len(d)-1)*s+1] // the pixels of d, s apart
+						switch {
+						case add && s == 1:
+							for j, v := range d {
+								sv[j] += v
 							}
-						} else {
-							for j := jlo; j < jhi; j, x = j+1, x+s {
-								dst[d+j] = src[x]
+						case add:
+							for j, v := range d {
+								sv[j*s] += v
 							}
+						case s == 1:
+							clear(r[:jlo])
+							copy(d, sv)
+							clear(r[jhi:])
+						default:
+							clear(r[:jlo])
+							for j := range d {
+								d[j] = sv[j*s]
+							}
+							clear(r[jhi:])
 						}
 					}
 				}

@@ -12,7 +12,8 @@ import (
 // BenchmarkTrainStep measures one training step (forward, backward, Adam)
 // on a batch of random images, reporting samples/s (input images): the two
 // examples' networks at batch 128, and Burda et al.'s one-stochastic-layer
-// network at their batch of 20, trained as a VAE and as an IWAE with k = 50.
+// network at their batch of 20, trained as a VAE and as an IWAE with k = 50,
+// and the Keras example's convolutional VAE at batch 128.
 // The thread count is GOMAXPROCS, the -N suffix of the name: run it with
 // -cpu 1,2.
 func BenchmarkTrainStep(b *testing.B) {
@@ -25,9 +26,13 @@ func BenchmarkTrainStep(b *testing.B) {
 		{Config{Input: 784, Hidden: []int{512}, Latent: 2}, 128, 1},
 		{burda, 20, 1},
 		{burda, 20, 50},
+		{kerasConv, 128, 1},
 	} {
 		cfg, n, k := tc.cfg, tc.n, tc.k
 		name := fmt.Sprintf("%s/batch=%d", cfg, n)
+		if cfg.Encoder != nil {
+			name = fmt.Sprintf("keras-conv/batch=%d", n)
+		}
 		if k > 1 {
 			name += fmt.Sprintf("/iwae=%d", k)
 		}
