@@ -391,6 +391,8 @@ func (s *Server) apiHandler(e endpoint) http.Handler {
 			s.log.Debug("request refused", "path", r.URL.Path, "status", ae.Status, "err", ae)
 		case r.Context().Err() != nil:
 			ae = &apiError{Status: 499, Field: "request", Message: "cancelled by the client"}
+		case errors.Is(err, vae.ErrNoClass): // encoding, reconstructing or scoring with a conditional model
+			ae = &apiError{Status: http.StatusUnprocessableEntity, Message: "the model is conditional; this endpoint does not take classes yet (decode and sample do: \"class\")"}
 		default:
 			s.log.Error("request failed", "path", r.URL.Path, "err", err)
 			ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
@@ -673,8 +675,35 @@ func (s *Server) encode(c *call) error {
 	return c.writeMatrices([]string{"mean", "log_var"}, [][]float32{mean, logVar}, int(L))
 }
 
+// given returns the model a request's optional field "class" asks for: a
+// conditional model given that class (which it needs), or the model.
+func (s *Server) given(o jsonObject) (*vae.Model, error) {
+	C := s.model.Config.Classes
+	if _, ok := o["class"]; !ok {
+		if C > 0 {
+			return nil, badRequest("class", "missing: the model is conditional, give a class from 0 to %d", C-1)
+		}
+		return s.model, nil
+	}
+	if C == 0 {
+		return nil, badRequest("class", "the model is not conditional")
+	}
+	class := -1
+	if err := o.decode("class", &class, fmt.Sprintf("a class from 0 to %d", C-1)); err != nil {
+		return nil, err
+	}
+	if class < 0 || class >= C {
+		return nil, badRequest("class", "%d, want a class from 0 to %d", class, C-1)
+	}
+	return s.model.Given(uint8(class))
+}
+
 func (s *Server) decode(c *call) error {
-	o, err := c.jsonFields("latents")
+	o, err := c.jsonFields("latents", "class")
+	if err != nil {
+		return err
+	}
+	m, err := s.given(o)
 	if err != nil {
 		return err
 	}
@@ -692,7 +721,7 @@ func (s *Server) decode(c *call) error {
 	s.metrics.batch("/v1/decode", n)
 	out := make([]float32, n*D)
 	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
-		return s.model.DecodeTo(out[lo*D:hi*D], z[lo*L:hi*L])
+		return m.DecodeTo(out[lo*D:hi*D], z[lo*L:hi*L])
 	})
 	if err != nil {
 		return err
@@ -732,9 +761,15 @@ func (s *Server) reconstruct(c *call) error {
 const wantSeed = "a whole number ≥ 0"
 
 func (s *Server) sample(c *call) error {
-	o, err := c.jsonFields("n", "seed")
+	o, err := c.jsonFields("n", "seed", "class")
 	if err != nil {
 		return err
+	}
+	m := s.model // a conditional model without a class draws each sample's class
+	if _, ok := o["class"]; ok {
+		if m, err = s.given(o); err != nil {
+			return err
+		}
 	}
 	n, seed := 1, uint64(1)
 	if err := o.decode("n", &n, "a whole number ≥ 1"); err != nil {
@@ -760,7 +795,7 @@ func (s *Server) sample(c *call) error {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	out := make([]float32, n*D)
 	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
-		copy(out[lo*D:], s.model.Sample(hi-lo, rng)) // draws as Sample(n, rng) does
+		copy(out[lo*D:], m.Sample(hi-lo, rng)) // draws as Sample(n, rng) does
 		return nil
 	})
 	if err != nil {

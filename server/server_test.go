@@ -734,3 +734,30 @@ func TestScoreAnomaly(t *testing.T) {
 		}
 	}
 }
+
+// A conditional model decodes and samples the class a request gives, and
+// says which field is at fault when it is missing or out of range.
+func TestConditionalDecode(t *testing.T) {
+	m, err := vae.New(vae.Config{Input: 64, Hidden: []int{16}, Latent: 2, Classes: 3}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := newServer(t, server.Options{Model: m})
+	z := matrix{{0.5, -1}, {1, 0}}
+	given, _ := m.Given(2)
+	dec := postJSON[struct{ Outputs matrix }](t, ts, "/v1/decode", map[string]any{"latents": z, "class": 2})
+	want, _ := given.Decode([]float32{0.5, -1, 1, 0})
+	equalRows(t, "decode given class 2", dec.Outputs, want, 64)
+	smp := postJSON[struct{ Outputs matrix }](t, ts, "/v1/sample", map[string]any{"n": 3, "seed": 7, "class": 2})
+	equalRows(t, "sample of class 2", smp.Outputs, given.Sample(3, rand.New(rand.NewPCG(7, 0))), 64)
+	for _, body := range []string{`{"latents": [[0, 0]]}`, `{"latents": [[0, 0]], "class": 3}`, `{"latents": [[0, 0]], "class": "two"}`} {
+		r := do(t, ts, "POST", "/v1/decode", "application/json", strings.NewReader(body))
+		if r.status != http.StatusBadRequest || errorField(t, r) != "class" {
+			t.Errorf("decode %s: status %d, %s; want 400 naming class", body, r.status, r.body)
+		}
+	}
+	r := do(t, ts, "POST", "/v1/encode", "application/json", strings.NewReader(`{"inputs": `+rows(1, 64, "0.5")+`}`))
+	if r.status != http.StatusUnprocessableEntity {
+		t.Errorf("encode with a conditional model: status %d, %s; want 422", r.status, r.body)
+	}
+}

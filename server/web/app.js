@@ -283,11 +283,30 @@ function marker(p, color, r) {
 
 // ---- decoding: the latest request wins, one in flight at a time ----
 
-const decoder = { busy: false, next: null };
+const decoder = { busy: false, next: null, last: null };
 
 function decodeLive(z) {
-  decoder.next = z;
+  decoder.next = decoder.last = z;
   if (!decoder.busy) pumpDecode();
+}
+
+$("class-picker").addEventListener("change", () => { if (decoder.last) decodeLive(decoder.last); });
+
+// decodeBody is the body of a decode request for latents zs: a
+// conditional model's with the class of the picker.
+function decodeBody(zs) {
+  const C = state.model.config.classes || 0;
+  return C > 0 ? { latents: zs, class: Number($("class-picker").value) } : { latents: zs };
+}
+
+// setupClasses shows a conditional model's class picker, which the
+// decoding (hover, pins, interpolation, the grid) follows.
+function setupClasses() {
+  const C = state.model.config.classes || 0;
+  $("class-box").hidden = C === 0;
+  const sel = $("class-picker");
+  sel.textContent = "";
+  for (let c = 0; c < C; c++) sel.append(new Option(className(c), String(c)));
 }
 
 async function pumpDecode() {
@@ -296,7 +315,7 @@ async function pumpDecode() {
     decoder.next = null;
     decoder.busy = true;
     try {
-      const r = await api("/v1/decode", { latents: [z] });
+      const r = await api("/v1/decode", decodeBody([z]));
       if (state.table) {
         showDecodedRow(r.rows[0]);
         $("decoded-row").dataset.z = z.join(",");
@@ -577,7 +596,7 @@ async function interpolate() {
     zs.push(a.map((v, i) => (1 - t) * v + t * b[i]));
   }
   try {
-    const r = await api("/v1/decode", { latents: zs });
+    const r = await api("/v1/decode", decodeBody(zs));
     if (state.table) {
       const head = ["column"].concat(zs.map((_, k) => k === 0 ? "A" : k === steps - 1 ? "B" : String(k)));
       renderCells($("interp-table"), head, state.table.columns.map((c) => [c.name].concat(r.rows.map((row) => row[c.name]))));
@@ -601,7 +620,7 @@ $("show-grid").addEventListener("click", async () => {
     }
   }
   try {
-    const res = await api("/v1/decode", { latents: zs });
+    const res = await api("/v1/decode", decodeBody(zs));
     $("grid-panel").hidden = false;
     paint($("grid"), res.outputs, n);
     $("grid-note").textContent = `${n}×${n} points evenly spaced over the central 80% of the map's view ` +
@@ -837,6 +856,7 @@ async function start() {
     const [model, pts] = await Promise.all([api("/v1/model"), api("/v1/points")]);
     state.model = model;
     state.pts = pts;
+    setupClasses();
     state.L = model.config.latent;
     state.rows = model.image ? model.image.rows : 1;
     state.cols = model.image ? model.image.cols : model.config.input;
