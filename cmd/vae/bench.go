@@ -40,7 +40,7 @@ work and print the ratio.`,
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for the comparison; - to skip it")
 	f.StringVar(&o.Script, "script", "scripts/torch_reference.py", "PyTorch reference script")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(newBenchScore(stdout, logger), newBenchImpute(stdout, logger), newBenchIngest(stdout), newBenchAnomaly(stdout, logger))
+	cmd.AddCommand(newBenchScore(stdout, logger), newBenchImpute(stdout, logger), newBenchIngest(stdout), newBenchAnomaly(stdout, logger), newBenchONNX(stdout, logger))
 	return cmd
 }
 
@@ -145,6 +145,37 @@ same file (scripts/ingest_pandas.py). Best of --repeat runs each.`,
 	f.IntVar(&o.Repeat, "repeat", 3, "best of this many runs")
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with pandas and scikit-learn; - to skip it")
 	f.StringVar(&o.Script, "script", "scripts/ingest_pandas.py", "the pandas script")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newBenchONNX(stdout io.Writer, logger *slog.Logger) *cobra.Command {
+	var o bench.ONNXOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "onnx",
+		Short: "Time inference beside ONNX Runtime on the exported graphs",
+		Long: `Export each of vae bench's networks (vae export) and time encoding the MNIST
+test set and decoding its means in batches of 1000, with ONNX Runtime's CPU
+execution provider (Node.js, scripts/onnx/run.js) beside vae's, at each thread
+count; the best of --repeats passes counts. Needs node and onnxruntime-node:
+cd scripts/onnx && ONNXRUNTIME_NODE_INSTALL=skip npm install.`,
+		Example: "  vae bench onnx\n  vae bench onnx --threads 2 --json",
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = logger
+			r, err := bench.ONNX(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return report(stdout, asJSON, r)
+		},
+	}
+	f := cmd.Flags()
+	f.IntSliceVar(&o.Threads, "threads", nil, "thread counts (default 1 and the number of CPUs)")
+	f.IntVar(&o.Repeats, "repeats", 3, "timed passes; the best counts")
+	f.StringVar(&o.DataDir, "data-dir", "", "folder with the MNIST files (default $VAE_DATA, else the cache, else download)")
+	f.StringVar(&o.Script, "script", "scripts/onnx/run.js", "the ONNX Runtime runner")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -89,6 +89,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newImpute(stdout, logger),
 		newThreshold(stdout, logger),
 		newPlot(stdout, logger),
+		newExport(stdout, logger),
 		newBench(stdout, logger),
 		newServe(stdout, logger),
 	)

@@ -1,0 +1,290 @@
+// Package onnx writes a model's networks as ONNX graphs, for the runtimes
+// where Go is not (ONNX Runtime from Python, C#, Java, JavaScript): the
+// encoder, x → z_mean, z_log_var, and the decoder, z → the means of p(x|z),
+// each a self-contained .onnx file with the weights inside.
+//
+// Both graphs take and give rows, as the Go methods do: the encoder's input
+// "x" is [N, Input] (a convolutional encoder reshapes it to images inside),
+// its outputs "z_mean" and "z_log_var" [N, Latent]; the decoder's input "z"
+// is [N, Latent] and its output "x_mean" [N, Input]: the sigmoid of the
+// logits for a Bernoulli likelihood, the means for a Gaussian one. N is
+// free. The operators are those of the default domain at Opset: Gemm, Conv,
+// ConvTranspose, Reshape, Flatten, Relu, Tanh, Softplus, Sigmoid.
+package onnx
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/govae/vae/internal/atomicfile"
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/onnx/internal/onnxpb"
+	"github.com/govae/vae/vae"
+)
+
+// Opset is the version of the default ONNX operator set the graphs use.
+const Opset = 17
+
+// irVersion is the ONNX IR version of the files: 8, the one of opset 17.
+const irVersion = 8
+
+// The files Write writes.
+const (
+	EncoderFile = "encoder.onnx"
+	DecoderFile = "decoder.onnx"
+)
+
+// Write writes m's encoder and decoder graphs into dir as EncoderFile and
+// DecoderFile, each atomically.
+func Write(dir string, m *vae.Model) error {
+	enc, err := Encoder(m)
+	if err != nil {
+		return err
+	}
+	dec, err := Decoder(m)
+	if err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{EncoderFile: enc, DecoderFile: dec} {
+		if err := atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error {
+			_, err := w.Write(b)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Encoder returns the ONNX model of m's encoder: "x" [N, Input] to
+// "z_mean" and "z_log_var" [N, Latent].
+func Encoder(m *vae.Model) ([]byte, error) {
+	if err := exportable(m); err != nil {
+		return nil, err
+	}
+	c := m.Config
+	g := newGraph("encoder")
+	g.input("x", c.Input)
+	h, err := g.stack("encoder", "x", m.Encoder)
+	if err != nil {
+		return nil, err
+	}
+	h = g.flat(h)
+	g.gemm("z_mean", h, m.ZMean, "z_mean")
+	g.gemm("z_log_var", h, m.ZLogVar, "z_log_var")
+	g.output("z_mean", c.Latent)
+	g.output("z_log_var", c.Latent)
+	return g.model()
+}
+
+// Decoder returns the ONNX model of m's decoder: "z" [N, Latent] to
+// "x_mean" [N, Input], the means of p(x|z).
+func Decoder(m *vae.Model) ([]byte, error) {
+	if err := exportable(m); err != nil {
+		return nil, err
+	}
+	c := m.Config
+	g := newGraph("decoder")
+	g.input("z", c.Latent)
+	h, err := g.stack("decoder", "z", m.Decoder)
+	if err != nil {
+		return nil, err
+	}
+	h = g.flat(h)
+	if c.Likelihood == vae.Gaussian {
+		g.node("Identity", []string{h}, "x_mean", nil)
+	} else {
+		g.node("Sigmoid", []string{h}, "x_mean", nil)
+	}
+	g.output("x_mean", c.Input)
+	return g.model()
+}
+
+// exportable refuses the models whose graphs Encoder and Decoder cannot
+// write yet.
+func exportable(m *vae.Model) error {
+	switch {
+	case m.Config.Parts != nil:
+		return errors.New("onnx: a table model's preprocessing and parts are not exported yet")
+	case m.Config.Classes > 0:
+		return errors.New("onnx: a conditional model is not exported yet")
+	}
+	return nil
+}
+
+// graph is an ONNX graph being built, with the rank of each value: 2 for
+// rows [N, n], 4 for images [N, C, H, W].
+type graph struct {
+	g    *onnxpb.GraphProto
+	rank map[string]int
+	n    int // for unique value names
+}
+
+func newGraph(name string) *graph {
+	return &graph{g: &onnxpb.GraphProto{Name: proto.String(name)}, rank: map[string]int{}}
+}
+
+// stack adds the nodes of layers, whose input is the value in, and returns
+// the name of their output.
+func (g *graph) stack(net, in string, layers []nn.Layer) (string, error) {
+	h := in
+	for i, l := range layers {
+		name := fmt.Sprintf("%s.%d", net, i)
+		switch l := l.(type) {
+		case *nn.Dense:
+			h = g.gemm(name, g.flat(h), l, name)
+		case *nn.Conv2D:
+			h = g.image(h, l.In, l.InH, l.InW)
+			out := name
+			g.init(l.W.Name, l.W.Shape, l.W.Value)
+			g.init(l.B.Name, l.B.Shape, l.B.Value)
+			g.node("Conv", []string{h, l.W.Name, l.B.Name}, out, []*onnxpb.AttributeProto{
+				ints("kernel_shape", l.KH, l.KW), ints("strides", l.Stride, l.Stride),
+				ints("pads", l.Pad.Top, l.Pad.Left, l.Pad.Bottom, l.Pad.Right),
+			})
+			g.rank[out], h = 4, out
+		case *nn.ConvTranspose2D:
+			h = g.image(h, l.In, l.InH, l.InW)
+			out := name
+			g.init(l.W.Name, l.W.Shape, l.W.Value)
+			g.init(l.B.Name, l.B.Shape, l.B.Value)
+			g.node("ConvTranspose", []string{h, l.W.Name, l.B.Name}, out, []*onnxpb.AttributeProto{
+				ints("kernel_shape", l.KH, l.KW), ints("strides", l.Stride, l.Stride),
+				ints("pads", l.Pad.Top, l.Pad.Left, l.Pad.Bottom, l.Pad.Right),
+				ints("output_padding", l.OutPad, l.OutPad),
+			})
+			g.rank[out], h = 4, out
+		case nn.Activate:
+			op := map[nn.Activation]string{nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Softplus: "Softplus", nn.Identity: "Identity"}[l.Fn]
+			if op == "" {
+				return "", fmt.Errorf("onnx: %s: activation %q has no ONNX operator here", name, l.Fn)
+			}
+			g.node(op, []string{h}, name, nil)
+			g.rank[name], h = g.rank[h], name
+		default:
+			return "", fmt.Errorf("onnx: %s: layer %T is not exported", name, l)
+		}
+	}
+	return h, nil
+}
+
+// gemm adds y = x·Wᵀ + b for the dense layer d, as the value out.
+func (g *graph) gemm(name, x string, d *nn.Dense, out string) string {
+	g.init(d.W.Name, d.W.Shape, d.W.Value)
+	g.init(d.B.Name, d.B.Shape, d.B.Value)
+	g.node("Gemm", []string{x, d.W.Name, d.B.Name}, out, []*onnxpb.AttributeProto{{
+		Name: proto.String("transB"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
+	}})
+	g.rank[out] = 2
+	return out
+}
+
+// flat returns the value v as rows [N, ·], flattening images.
+func (g *graph) flat(v string) string {
+	if g.rank[v] != 4 {
+		return v
+	}
+	out := g.fresh(v + ".flat")
+	g.node("Flatten", []string{v}, out, []*onnxpb.AttributeProto{{
+		Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
+	}})
+	g.rank[out] = 2
+	return out
+}
+
+// image returns the value v as images [N, c, h, w], reshaping rows (or
+// images of another shape: their values are in the same order).
+func (g *graph) image(v string, c, h, w int) string {
+	shape := g.fresh(v + ".shape")
+	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(shape), Dims: []int64{4}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)),
+		Int64Data: []int64{-1, int64(c), int64(h), int64(w)},
+	})
+	out := g.fresh(v + ".image")
+	g.node("Reshape", []string{v, shape}, out, nil)
+	g.rank[out] = 4
+	return out
+}
+
+func (g *graph) fresh(prefix string) string {
+	g.n++
+	return fmt.Sprintf("%s.%d", prefix, g.n)
+}
+
+func (g *graph) node(op string, in []string, out string, attrs []*onnxpb.AttributeProto) {
+	g.g.Node = append(g.g.Node, &onnxpb.NodeProto{
+		OpType: proto.String(op), Name: proto.String(out), Input: in, Output: []string{out}, Attribute: attrs,
+	})
+}
+
+// init adds a float32 initializer of the given shape.
+func (g *graph) init(name string, shape []int, v []float32) {
+	dims := make([]int64, len(shape))
+	for i, d := range shape {
+		dims[i] = int64(d)
+	}
+	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
+		RawData: littleEndian(v),
+	})
+}
+
+// littleEndian returns the bytes of v, little-endian as ONNX's raw_data is.
+func littleEndian(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+func (g *graph) input(name string, width int) {
+	g.g.Input = append(g.g.Input, rows(name, width))
+	g.rank[name] = 2
+}
+
+func (g *graph) output(name string, width int) {
+	g.g.Output = append(g.g.Output, rows(name, width))
+}
+
+// rows describes a float tensor [N, width], N free.
+func rows(name string, width int) *onnxpb.ValueInfoProto {
+	return &onnxpb.ValueInfoProto{
+		Name: proto.String(name),
+		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
+			ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
+			Shape: &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
+				{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}},
+				{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(width)}},
+			}},
+		}}},
+	}
+}
+
+func ints(name string, v ...int) *onnxpb.AttributeProto {
+	a := &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum()}
+	for _, x := range v {
+		a.Ints = append(a.Ints, int64(x))
+	}
+	return a
+}
+
+func (g *graph) model() ([]byte, error) {
+	m := &onnxpb.ModelProto{
+		IrVersion:    proto.Int64(irVersion),
+		ProducerName: proto.String("govae"),
+		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}},
+		Graph:        g.g,
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	return b, nil
+}

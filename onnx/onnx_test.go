@@ -1,0 +1,153 @@
+package onnx_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/govae/vae/nn"
+	"github.com/govae/vae/onnx"
+	"github.com/govae/vae/vae"
+)
+
+// runtimeDir is where scripts/onnx installs ONNX Runtime for Node.js.
+const runtimeDir = "../scripts/onnx"
+
+// needRuntime skips the test without node or onnxruntime-node.
+func needRuntime(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("skipped: no node on PATH (ONNX Runtime for Node.js checks the graphs)")
+	}
+	if _, err := os.Stat(filepath.Join(runtimeDir, "node_modules", "onnxruntime-node")); err != nil {
+		t.Skipf("skipped: no onnxruntime-node in %s (cd %s && ONNXRUNTIME_NODE_INSTALL=skip npm install)", runtimeDir, runtimeDir)
+	}
+}
+
+// ortRun runs the graph at model on the rows of x (width cols) with ONNX
+// Runtime and returns its outputs by name.
+func ortRun(t *testing.T, model, input string, x []float32, cols int, outputs ...string) map[string][]float32 {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.f32")
+	if err := os.WriteFile(in, f32Bytes(x), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := len(x) / cols
+	b, err := exec.Command("node", filepath.Join(runtimeDir, "run.js"), model, input, in, fmt.Sprint(rows), fmt.Sprint(cols), dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("run.js %s: %v\n%s", model, err, b)
+	}
+	got := map[string][]float32{}
+	for _, name := range outputs {
+		raw, err := os.ReadFile(filepath.Join(dir, name+".f32"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float32, len(raw)/4)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		got[name] = v
+	}
+	return got
+}
+
+func f32Bytes(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// maxDiff returns max |a − b|, +Inf when the lengths differ.
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// ONNX Runtime runs the exported graphs to the outputs of Encode and
+// Decode, within 1e-5, for the networks the project trains.
+func TestRuntimeMatchesModel(t *testing.T) {
+	needRuntime(t)
+	for _, tc := range []struct {
+		name string
+		cfg  vae.Config
+	}{
+		{"pytorch example 784-400-20", vae.Config{Input: 784, Hidden: []int{400}, Latent: 20, Init: nn.InitPyTorch}},
+		{"deep tanh, softplus, gaussian", vae.Config{Input: 30, Hidden: []int{16, 8}, Latent: 3, Activations: []nn.Activation{nn.Tanh, nn.Softplus}, Likelihood: vae.Gaussian}},
+		{"keras conv", vae.Config{Input: 784, Image: []int{1, 28, 28}, Latent: 2,
+			Encoder: []string{"conv32s2", "conv64s2", "dense16"}, Decoder: []string{"dense3136", "reshape64x7x7", "convT64s2", "convT32s2", "convT1"}}},
+		{"conv with pytorch padding, colour", vae.Config{Input: 3 * 9 * 9, Image: []int{3, 9, 9}, Latent: 4, Activation: nn.Tanh,
+			Encoder: []string{"conv4k3s2p1", "conv5k2", "dense6"}, Decoder: []string{"dense20", "reshape5x2x2", "convT4k3s2p0", "convT3k3s2p1o0", "convT3k3s1p1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 9))
+			m, err := vae.New(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := onnx.Write(dir, m); err != nil {
+				t.Fatal(err)
+			}
+			const n = 300
+			x := make([]float32, n*tc.cfg.Input)
+			for i := range x {
+				x[i] = rng.Float32()
+			}
+			mean, logVar, err := m.Encode(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ortRun(t, filepath.Join(dir, onnx.EncoderFile), "x", x, tc.cfg.Input, "z_mean", "z_log_var")
+			z := make([]float32, n*tc.cfg.Latent)
+			for i := range z {
+				z[i] = float32(rng.NormFloat64())
+			}
+			want, err := m.Decode(z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := ortRun(t, filepath.Join(dir, onnx.DecoderFile), "z", z, tc.cfg.Latent, "x_mean")
+			for _, c := range []struct {
+				name      string
+				got, want []float32
+			}{{"z_mean", got["z_mean"], mean}, {"z_log_var", got["z_log_var"], logVar}, {"x_mean", dec["x_mean"], want}} {
+				d := maxDiff(c.got, c.want)
+				if !(d <= 1e-5) {
+					t.Errorf("%s: max |ONNX Runtime − Go| = %.3g, want ≤ 1e-5", c.name, d)
+				} else {
+					t.Logf("%s: max |ONNX Runtime − Go| = %.3g", c.name, d)
+				}
+			}
+		})
+	}
+}
+
+func TestRefuses(t *testing.T) {
+	for _, cfg := range []vae.Config{
+		{Input: 4, Hidden: []int{3}, Latent: 2, Classes: 2},
+		{Input: 2, Hidden: []int{3}, Latent: 2, Parts: []vae.Part{{Name: "a", Likelihood: vae.Gaussian, Width: 1}, {Name: "b", Likelihood: vae.Bernoulli, Width: 1}}},
+	} {
+		m, err := vae.New(cfg, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := onnx.Encoder(m); err == nil {
+			t.Errorf("%v: exported", cfg)
+		}
+	}
+}
