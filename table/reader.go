@@ -232,10 +232,20 @@ func (r *Reader) Next() ([]string, error) {
 		if !r.header {
 			what = "the first record has"
 		}
-		return nil, fmt.Errorf("%s:%d: %d fields, %s %d", r.name, r.line, len(rec), what, len(r.columns))
+		return nil, fieldCountError(fmt.Sprintf("%s:%d: %d fields, %s %d", r.name, r.line, len(rec), what, len(r.columns)))
 	}
 	return rec, nil
 }
+
+// ErrFieldCount is what the error of Next for a record with another number
+// of fields than the file's columns is (errors.Is); the next call reads on.
+var ErrFieldCount = errors.New("wrong number of fields")
+
+// fieldCountError is the message of an ErrFieldCount.
+type fieldCountError string
+
+func (e fieldCountError) Error() string        { return string(e) }
+func (e fieldCountError) Is(target error) bool { return target == ErrFieldCount }
 
 // Line returns the line on which the record that Next returned last
 // starts, counting from 1 with the header; for a Parquet file, the row's

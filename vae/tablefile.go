@@ -35,6 +35,22 @@ const tableBatch = 4096
 // line, column and cell, as is a file that lacks one of the model's
 // columns. It stops with ctx's error when ctx is cancelled.
 func (m *Model) ReadTable(ctx context.Context, r *table.Reader, f func(b *TableBatch) error) error {
+	return m.readTable(ctx, r, nil, f)
+}
+
+// BadRow is a record of a table that could not be read (another number of
+// fields than the file's columns) or encoded (an unknown category, text in
+// a numeric column), as ScoreOptions.OnBadRow receives it.
+type BadRow struct {
+	File   string
+	Line   int
+	Record []string // the cells, when the record has the file's fields
+	Err    error
+}
+
+// readTable is ReadTable passing the records that cannot be read or encoded
+// to bad, when it is not nil, instead of stopping at the first.
+func (m *Model) readTable(ctx context.Context, r *table.Reader, bad func(BadRow) error, f func(b *TableBatch) error) error {
 	if m.Table == nil {
 		return errors.New("the model was not trained on a table: give it images or arrays")
 	}
@@ -62,11 +78,24 @@ func (m *Model) ReadTable(ctx context.Context, r *table.Reader, f func(b *TableB
 		if errors.Is(err, io.EOF) {
 			return flush()
 		}
+		if bad != nil && errors.Is(err, table.ErrFieldCount) {
+			if err := bad(BadRow{File: r.Name(), Line: r.Line(), Err: err}); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		if err := bind.Encode(b.X[b.N*D:(b.N+1)*D], rec); err != nil {
-			return fmt.Errorf("%s:%d: %w", r.Name(), r.Line(), err)
+			err = fmt.Errorf("%s:%d: %w", r.Name(), r.Line(), err)
+			if bad == nil {
+				return err
+			}
+			if err := bad(BadRow{File: r.Name(), Line: r.Line(), Record: append([]string(nil), rec...), Err: err}); err != nil {
+				return err
+			}
+			continue
 		}
 		b.IDs = append(b.IDs, bind.ID(rec))
 		b.Lines = append(b.Lines, r.Line())
@@ -84,6 +113,10 @@ func (m *Model) ReadTable(ctx context.Context, r *table.Reader, f func(b *TableB
 type ScoreOptions struct {
 	Seed uint64 // seeds ε
 	K    int    // if positive, also −log p(x) with K importance samples (NLL)
+	// OnBadRow, if set, receives each record that cannot be read or
+	// encoded, which is then skipped (a dead letter) instead of stopping
+	// the scoring; an error it returns stops it.
+	OnBadRow func(BadRow) error
 }
 
 // ScoreTable writes a CSV to w with one row per record of r: its id (the
@@ -108,7 +141,7 @@ func (m *Model) ScoreTable(ctx context.Context, r *table.Reader, w io.Writer, op
 	rng := rand.New(rand.NewPCG(opts.Seed, 0))
 	P, done := len(m.Config.Parts), 0
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
-	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+	err := m.readTable(ctx, r, opts.OnBadRow, func(b *TableBatch) error {
 		scores, parts, err := m.PartScores(b.X, rng)
 		if err != nil {
 			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
