@@ -172,6 +172,14 @@ func LoadCheckpoint(path string) (*Model, *Progress, TrainOptions, error) {
 	return m, p, opts, nil
 }
 
+// Parse reads the content of a model file, as Load does with a path; name
+// designates the file in errors. It is for models that come from elsewhere
+// than a local file (an object store, a pipeline's staged files).
+func Parse(name string, data []byte) (*Model, error) {
+	m, _, err := decode(name, data)
+	return m, err
+}
+
 func load(path string) (*Model, *safetensors.File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
