@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"github.com/govae/vae/vae"
 	"image/png"
 	"net/http"
 	"slices"
@@ -92,13 +93,27 @@ func (s *Server) anomalies(c *call) error {
 		t.set.Gather(x, idx)
 		var recon []float32
 		if s.tab != nil {
-			if recon, err = s.model.Reconstruct(x); err != nil {
+			m := s.model
+			if m.Config.Classes > 0 { // given each row's label
+				labels := make([]uint8, n)
+				for k, i := range idx {
+					labels[k] = t.set.Labels[i]
+				}
+				if m, err = m.Given(labels...); err != nil {
+					return err
+				}
+			}
+			if recon, err = m.Reconstruct(x); err != nil {
 				return err
 			}
 		}
 		err := eachChunk(c.ctx, n, 1, func(k, _ int) error {
 			row := x[k*D : (k+1)*D]
-			_, terms, err := s.model.PartScores(row, t.rng(idx[k]))
+			m, err := s.testModel(idx[k])
+			if err != nil {
+				return err
+			}
+			_, terms, err := m.PartScores(row, t.rng(idx[k]))
 			if err != nil {
 				return err
 			}
@@ -164,7 +179,11 @@ func (s *Server) heatMap(c *call) error {
 	if err := c.work(false, ""); err != nil {
 		return err
 	}
-	_, terms, _, err := s.model.InputScores(s.test.set.Row(i), s.test.rng(i))
+	m, err := s.testModel(i)
+	if err != nil {
+		return err
+	}
+	_, terms, _, err := m.InputScores(s.test.set.Row(i), s.test.rng(i))
 	if err != nil {
 		return err
 	}
@@ -177,4 +196,16 @@ func (s *Server) heatMap(c *call) error {
 		return fmt.Errorf("encoding the heat map: %w", err)
 	}
 	return c.write("image/png", b.Bytes())
+}
+
+// testModel returns the model for test example i: given its label, for a
+// conditional model.
+func (s *Server) testModel(i int) (*vae.Model, error) {
+	if s.model.Config.Classes == 0 {
+		return s.model, nil
+	}
+	if s.test.set.Labels == nil {
+		return nil, fmt.Errorf("%s: %w", s.test.set.Name, vae.ErrNoClass)
+	}
+	return s.model.Given(s.test.set.Labels[i])
 }

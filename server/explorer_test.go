@@ -497,3 +497,34 @@ func TestExplorerTableInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// A conditional model's explorer shows the class picker; the decoded
+// image follows the class picked.
+func TestExplorerClassPicker(t *testing.T) {
+	if findBrowser() == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	m, err := vae.New(vae.Config{Input: 784, Hidden: []int{32}, Latent: 2, Classes: 10}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.DecoderClass.W.Value { // let the class matter
+		m.DecoderClass.W.Value[i] *= 20
+	}
+	h, err := server.New(server.Options{Model: m, Test: tinySet(1000, 784)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t, h)
+	br.ready()
+	if br.eval("the class picker", `document.getElementById("class-box").hidden ? 0 : document.getElementById("class-picker").options.length`) != 10 {
+		t.Fatal("the class picker is hidden or has not 10 classes")
+	}
+	br.poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
+	before := br.brightness("decoded")
+	br.eval("picking class 7", `(() => { const s = document.getElementById("class-picker"); s.value = "7"; s.dispatchEvent(new Event("change")); return 0; })()`)
+	br.poll("the origin decoded again", `document.getElementById("decoded").dataset.class === "7"`)
+	if after := br.brightness("decoded"); after == before {
+		t.Errorf("the decoded image's brightness %v did not change with the class", after)
+	}
+}

@@ -323,6 +323,7 @@ async function pumpDecode() {
         paint($("decoded"), r.outputs);
       }
       $("decoded").dataset.z = z.join(",");
+      if (state.model.config.classes) $("decoded").dataset.class = $("class-picker").value;
       $("z-text").textContent = "z = [" + z.map((v) => v.toFixed(2)).join(", ") + "]";
     } catch (e) {
       showError(e);
