@@ -7,9 +7,11 @@
 // "x" is [N, Input] (a convolutional encoder reshapes it to images inside),
 // its outputs "z_mean" and "z_log_var" [N, Latent]; the decoder's input "z"
 // is [N, Latent] and its output "x_mean" [N, Input]: the sigmoid of the
-// logits for a Bernoulli likelihood, the means for a Gaussian one. N is
-// free. The operators are those of the default domain at Opset: Gemm, Conv,
-// ConvTranspose, Reshape, Flatten, Relu, Tanh, Softplus, Sigmoid.
+// logits for a Bernoulli likelihood, the means for a Gaussian one. A
+// conditional model's graphs take each row's class too, "class" [N] as
+// int64 (Gather of its embedding, Add). N is free. The operators are those
+// of the default domain at Opset: Gemm, Conv, ConvTranspose, Reshape,
+// Flatten, Relu, Tanh, Softplus, Sigmoid, Gather, Add.
 package onnx
 
 import (
@@ -19,6 +21,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -71,7 +74,8 @@ func Encoder(m *vae.Model) ([]byte, error) {
 	c := m.Config
 	g := newGraph("encoder")
 	g.input("x", c.Input)
-	h, err := g.stack("encoder", "x", m.Encoder)
+	g.classInput(m)
+	h, err := g.stack("encoder", "x", m.Encoder, m.EncoderClass)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +96,8 @@ func Decoder(m *vae.Model) ([]byte, error) {
 	c := m.Config
 	g := newGraph("decoder")
 	g.input("z", c.Latent)
-	h, err := g.stack("decoder", "z", m.Decoder)
+	g.classInput(m)
+	h, err := g.stack("decoder", "z", m.Decoder, m.DecoderClass)
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +117,6 @@ func exportable(m *vae.Model) error {
 	switch {
 	case m.Config.Parts != nil:
 		return errors.New("onnx: a table model's preprocessing and parts are not exported yet")
-	case m.Config.Classes > 0:
-		return errors.New("onnx: a conditional model is not exported yet")
 	}
 	return nil
 }
@@ -130,15 +133,42 @@ func newGraph(name string) *graph {
 	return &graph{g: &onnxpb.GraphProto{Name: proto.String(name)}, rank: map[string]int{}}
 }
 
+// classInput adds a conditional model's second input, "class" [N], each
+// row's class as an int64.
+func (g *graph) classInput(m *vae.Model) {
+	if m.Config.Classes == 0 {
+		return
+	}
+	g.g.Input = append(g.g.Input, &onnxpb.ValueInfoProto{
+		Name: proto.String("class"),
+		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
+			ElemType: proto.Int32(int32(onnxpb.TensorProto_INT64)),
+			Shape: &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
+				{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}},
+			}},
+		}}},
+	})
+}
+
 // stack adds the nodes of layers, whose input is the value in, and returns
-// the name of their output.
-func (g *graph) stack(net, in string, layers []nn.Layer) (string, error) {
+// the name of their output. A conditional model's class embedding e, if
+// not nil, adds its row of each input's "class" to the output of the dense
+// layer it belongs to (named as e's table, less ".class").
+func (g *graph) stack(net, in string, layers []nn.Layer, e *nn.Embedding) (string, error) {
 	h := in
 	for i, l := range layers {
 		name := fmt.Sprintf("%s.%d", net, i)
 		switch l := l.(type) {
 		case *nn.Dense:
 			h = g.gemm(name, g.flat(h), l, name)
+			if e != nil && strings.TrimSuffix(e.W.Name, ".class") == strings.TrimSuffix(l.W.Name, ".weight") {
+				g.init(e.W.Name, e.W.Shape, e.W.Value)
+				rows := g.fresh(e.W.Name + ".rows")
+				g.node("Gather", []string{e.W.Name, "class"}, rows, nil)
+				out := g.fresh(name + ".given")
+				g.node("Add", []string{h, rows}, out, nil)
+				g.rank[out], h = 2, out
+			}
 		case *nn.Conv2D:
 			h = g.image(h, l.In, l.InH, l.InW)
 			out := name

@@ -31,7 +31,7 @@ func needRuntime(t *testing.T) {
 
 // ortRun runs the graph at model on the rows of x (width cols) with ONNX
 // Runtime and returns its outputs by name.
-func ortRun(t *testing.T, model, input string, x []float32, cols int, outputs ...string) map[string][]float32 {
+func ortRun(t *testing.T, model, input string, x []float32, cols int, classes []uint8, outputs ...string) map[string][]float32 {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.f32")
@@ -39,7 +39,19 @@ func ortRun(t *testing.T, model, input string, x []float32, cols int, outputs ..
 		t.Fatal(err)
 	}
 	rows := len(x) / cols
-	b, err := exec.Command("node", filepath.Join(runtimeDir, "run.js"), model, input, in, fmt.Sprint(rows), fmt.Sprint(cols), dir).CombinedOutput()
+	args := []string{filepath.Join(runtimeDir, "run.js"), model, input, in, fmt.Sprint(rows), fmt.Sprint(cols), dir}
+	if classes != nil {
+		c := make([]float32, len(classes))
+		for i, v := range classes {
+			c[i] = float32(v)
+		}
+		path := filepath.Join(dir, "class.f32")
+		if err := os.WriteFile(path, f32Bytes(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--class", path)
+	}
+	b, err := exec.Command("node", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("run.js %s: %v\n%s", model, err, b)
 	}
@@ -90,6 +102,9 @@ func TestRuntimeMatchesModel(t *testing.T) {
 		{"deep tanh, softplus, gaussian", vae.Config{Input: 30, Hidden: []int{16, 8}, Latent: 3, Activations: []nn.Activation{nn.Tanh, nn.Softplus}, Likelihood: vae.Gaussian}},
 		{"keras conv", vae.Config{Input: 784, Image: []int{1, 28, 28}, Latent: 2,
 			Encoder: []string{"conv32s2", "conv64s2", "dense16"}, Decoder: []string{"dense3136", "reshape64x7x7", "convT64s2", "convT32s2", "convT1"}}},
+		{"conditional 784-400-20 of 10 classes", vae.Config{Input: 784, Hidden: []int{400}, Latent: 20, Classes: 10}},
+		{"conditional keras conv of 3 classes", vae.Config{Input: 784, Image: []int{1, 28, 28}, Latent: 2, Classes: 3,
+			Encoder: []string{"conv32s2", "conv64s2", "dense16"}, Decoder: []string{"dense3136", "reshape64x7x7", "convT64s2", "convT32s2", "convT1"}}},
 		{"conv with pytorch padding, colour", vae.Config{Input: 3 * 9 * 9, Image: []int{3, 9, 9}, Latent: 4, Activation: nn.Tanh,
 			Encoder: []string{"conv4k3s2p1", "conv5k2", "dense6"}, Decoder: []string{"dense20", "reshape5x2x2", "convT4k3s2p0", "convT3k3s2p1o0", "convT3k3s1p1"}}},
 	} {
@@ -108,20 +123,30 @@ func TestRuntimeMatchesModel(t *testing.T) {
 			for i := range x {
 				x[i] = rng.Float32()
 			}
-			mean, logVar, err := m.Encode(x)
+			var classes []uint8 // a conditional model's, one per row
+			given := m
+			if C := tc.cfg.Classes; C > 0 {
+				for range n {
+					classes = append(classes, uint8(rng.IntN(C)))
+				}
+				if given, err = m.Given(classes...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mean, logVar, err := given.Encode(x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := ortRun(t, filepath.Join(dir, onnx.EncoderFile), "x", x, tc.cfg.Input, "z_mean", "z_log_var")
+			got := ortRun(t, filepath.Join(dir, onnx.EncoderFile), "x", x, tc.cfg.Input, classes, "z_mean", "z_log_var")
 			z := make([]float32, n*tc.cfg.Latent)
 			for i := range z {
 				z[i] = float32(rng.NormFloat64())
 			}
-			want, err := m.Decode(z)
+			want, err := given.Decode(z)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dec := ortRun(t, filepath.Join(dir, onnx.DecoderFile), "z", z, tc.cfg.Latent, "x_mean")
+			dec := ortRun(t, filepath.Join(dir, onnx.DecoderFile), "z", z, tc.cfg.Latent, classes, "x_mean")
 			for _, c := range []struct {
 				name      string
 				got, want []float32
@@ -139,7 +164,6 @@ func TestRuntimeMatchesModel(t *testing.T) {
 
 func TestRefuses(t *testing.T) {
 	for _, cfg := range []vae.Config{
-		{Input: 4, Hidden: []int{3}, Latent: 2, Classes: 2},
 		{Input: 2, Hidden: []int{3}, Latent: 2, Parts: []vae.Part{{Name: "a", Likelihood: vae.Gaussian, Width: 1}, {Name: "b", Likelihood: vae.Bernoulli, Width: 1}}},
 	} {
 		m, err := vae.New(cfg, rand.New(rand.NewPCG(1, 1)))

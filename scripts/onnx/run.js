@@ -2,11 +2,12 @@
 // float32 read from a file, in batches, and writes each output as raw
 // little-endian float32 into a folder; prints what it measured as JSON.
 //
-//   node scripts/onnx/run.js MODEL INPUT IN.f32 ROWS COLS OUTDIR [--threads T] [--batch B] [--repeat R]
+//   node scripts/onnx/run.js MODEL INPUT IN.f32 ROWS COLS OUTDIR [--threads T] [--batch B] [--repeat R] [--class CLASSES.f32]
 //
 // INPUT is the graph's input name ("x" for encoder.onnx, "z" for
 // decoder.onnx). --batch rows per run (default all), --repeat passes over
-// the rows (default 1), the fastest of which is timed.
+// the rows (default 1), the fastest of which is timed. --class gives a
+// conditional model's "class" input: one float32 per row, fed as int64.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -14,11 +15,11 @@ const ort = require("onnxruntime-node");
 
 async function main() {
   const argv = process.argv.slice(2);
-  const opt = { threads: 1, batch: 0, repeat: 1 };
+  const opt = { threads: 1, batch: 0, repeat: 1, class: "" };
   const pos = [];
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--(threads|batch|repeat)$/.exec(argv[i]);
-    if (m) opt[m[1]] = Number(argv[++i]);
+    const m = /^--(threads|batch|repeat|class)$/.exec(argv[i]);
+    if (m) opt[m[1]] = m[1] === "class" ? argv[++i] : Number(argv[++i]);
     else pos.push(argv[i]);
   }
   if (pos.length !== 6) throw new Error("usage: run.js MODEL INPUT IN.f32 ROWS COLS OUTDIR [--threads T] [--batch B] [--repeat R]");
@@ -27,6 +28,11 @@ async function main() {
   const buf = fs.readFileSync(inPath);
   if (buf.length !== 4 * rows * cols) throw new Error(`${inPath}: ${buf.length} bytes, want ${4 * rows * cols} for ${rows} rows of ${cols}`);
   const x = new Float32Array(buf.buffer, buf.byteOffset, rows * cols);
+  let classes = null;
+  if (opt.class) {
+    const cb = fs.readFileSync(opt.class);
+    classes = BigInt64Array.from(new Float32Array(cb.buffer, cb.byteOffset, rows), (v) => BigInt(v));
+  }
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["cpu"], intraOpNumThreads: opt.threads, interOpNumThreads: 1, graphOptimizationLevel: "all",
   });
@@ -37,6 +43,7 @@ async function main() {
     for (let lo = 0; lo < rows; lo += batch) {
       const n = Math.min(batch, rows - lo);
       const feed = { [input]: new ort.Tensor("float32", x.subarray(lo * cols, (lo + n) * cols), [n, cols]) };
+      if (classes) feed.class = new ort.Tensor("int64", classes.subarray(lo, lo + n), [n]);
       const res = await session.run(feed);
       for (const name of session.outputNames) (got[name] = got[name] || []).push(res[name].data);
     }
