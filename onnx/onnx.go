@@ -9,14 +9,18 @@
 // is [N, Latent] and its output "x_mean" [N, Input]: the sigmoid of the
 // logits for a Bernoulli likelihood, the means for a Gaussian one. A
 // conditional model's graphs take each row's class too, "class" [N] as
-// int64 (Gather of its embedding, Add). N is free. The operators are those
-// of the default domain at Opset: Gemm, Conv, ConvTranspose, Reshape,
-// Flatten, Relu, Tanh, Softplus, Sigmoid, Gather, Add.
+// int64 (Gather of its embedding, Add). A table model's graphs take and give
+// encoded rows, as Schema.Encode writes them (NaN where a cell is missing)
+// and Schema.Decode reads them: the encoder masks the missing parts and adds
+// their indicators, the decoder gives each part's mean (a softmax for a
+// categorical part). N is free. The operators are those of the default
+// domain at Opset: Gemm, Conv, ConvTranspose, Reshape, Flatten, Relu, Tanh,
+// Softplus, Sigmoid, Softmax, Gather, Add, IsNaN, Cast, Where, Slice,
+// Concat.
 package onnx
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -75,7 +79,11 @@ func Encoder(m *vae.Model) ([]byte, error) {
 	g := newGraph("encoder")
 	g.input("x", c.Input)
 	g.classInput(m)
-	h, err := g.stack("encoder", "x", m.Encoder, m.EncoderClass)
+	in := "x"
+	if c.Parts != nil {
+		in = g.maskedInput("x", c.Parts)
+	}
+	h, err := g.stack("encoder", in, m.Encoder, m.EncoderClass)
 	if err != nil {
 		return nil, err
 	}
@@ -102,9 +110,12 @@ func Decoder(m *vae.Model) ([]byte, error) {
 		return nil, err
 	}
 	h = g.flat(h)
-	if c.Likelihood == vae.Gaussian {
+	switch {
+	case c.Parts != nil:
+		g.partMeans(h, "x_mean", c.Parts)
+	case c.Likelihood == vae.Gaussian:
 		g.node("Identity", []string{h}, "x_mean", nil)
-	} else {
+	default:
 		g.node("Sigmoid", []string{h}, "x_mean", nil)
 	}
 	g.output("x_mean", c.Input)
@@ -114,11 +125,82 @@ func Decoder(m *vae.Model) ([]byte, error) {
 // exportable refuses the models whose graphs Encoder and Decoder cannot
 // write yet.
 func exportable(m *vae.Model) error {
-	switch {
-	case m.Config.Parts != nil:
-		return errors.New("onnx: a table model's preprocessing and parts are not exported yet")
+	for _, p := range m.Config.Parts {
+		switch p.Likelihood {
+		case vae.Gaussian, vae.Bernoulli, vae.Categorical:
+		default:
+			return fmt.Errorf("onnx: part %s: likelihood %q is not exported", p.Name, p.Likelihood)
+		}
 	}
 	return nil
+}
+
+// maskedInput adds what a model of parts' encoder reads for the encoded
+// rows x [N, Input] (NaN where a part is missing): x with the missing parts
+// zeroed, then one indicator per part, 1 where it is missing (a part is
+// missing when its first value is NaN).
+func (g *graph) maskedInput(x string, parts []vae.Part) string {
+	var first, partOf []int64 // each part's first column; each column's part
+	for i, p := range parts {
+		first = append(first, int64(len(partOf)))
+		for range p.Width {
+			partOf = append(partOf, int64(i))
+		}
+	}
+	g.int64s("parts.first", first)
+	g.int64s("parts.of_column", partOf)
+	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String("parts.zero"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{0},
+	})
+	axis1 := []*onnxpb.AttributeProto{{Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)}}
+	g.node("Gather", []string{x, "parts.first"}, "parts.first_values", axis1)
+	g.node("IsNaN", []string{"parts.first_values"}, "parts.missing", nil)
+	g.node("Cast", []string{"parts.missing"}, "parts.indicators", []*onnxpb.AttributeProto{{
+		Name: proto.String("to"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(int64(onnxpb.TensorProto_FLOAT)),
+	}})
+	g.node("Gather", []string{"parts.missing", "parts.of_column"}, "parts.missing_columns", axis1)
+	g.node("Where", []string{"parts.missing_columns", "parts.zero", x}, "parts.zeroed", nil)
+	g.node("Concat", []string{"parts.zeroed", "parts.indicators"}, "parts.encoder_input", axis1)
+	g.rank["parts.encoder_input"] = 2
+	return "parts.encoder_input"
+}
+
+// partMeans adds the means of the parts given the decoder's outputs h
+// [N, Input], as out: a Gaussian part's mean, a Bernoulli part's sigmoid, a
+// categorical part's softmax over its columns.
+func (g *graph) partMeans(h, out string, parts []vae.Part) {
+	var means []string
+	off := 0
+	for i, p := range parts {
+		name := fmt.Sprintf("parts.%d", i)
+		g.int64s(name+".starts", []int64{int64(off)})
+		g.int64s(name+".ends", []int64{int64(off + p.Width)})
+		g.int64s(name+".axes", []int64{1})
+		g.node("Slice", []string{h, name + ".starts", name + ".ends", name + ".axes"}, name+".outputs", nil)
+		mean := name + ".mean"
+		switch p.Likelihood {
+		case vae.Gaussian:
+			g.node("Identity", []string{name + ".outputs"}, mean, nil)
+		case vae.Bernoulli:
+			g.node("Sigmoid", []string{name + ".outputs"}, mean, nil)
+		default:
+			g.node("Softmax", []string{name + ".outputs"}, mean, []*onnxpb.AttributeProto{{
+				Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
+			}})
+		}
+		means = append(means, mean)
+		off += p.Width
+	}
+	g.node("Concat", means, out, []*onnxpb.AttributeProto{{
+		Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
+	}})
+}
+
+// int64s adds a one-dimensional int64 initializer.
+func (g *graph) int64s(name string, v []int64) {
+	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(name), Dims: []int64{int64(len(v))}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: v,
+	})
 }
 
 // graph is an ONNX graph being built, with the rank of each value: 2 for

@@ -21,8 +21,9 @@ func newExport(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 		Long: fmt.Sprintf(`Write the model's encoder (x → z_mean, z_log_var) and decoder (z → the means of
 p(x|z)) as %s and %s in the folder --out, ONNX opset %d, for ONNX Runtime
 and the other runtimes of ONNX: dense, convolutional and conditional models
-(whose graphs take each row's class as a second input, "class"); not yet
-table models.`, onnx.EncoderFile, onnx.DecoderFile, onnx.Opset),
+(whose graphs take each row's class as a second input, "class"), and table
+models, whose graphs take and give encoded rows (the preprocessing of raw
+cells, Schema.Encode, is not in them yet).`, onnx.EncoderFile, onnx.DecoderFile, onnx.Opset),
 		Example: "  vae export --format onnx --out onnx/ runs/mnist-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
