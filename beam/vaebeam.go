@@ -8,8 +8,7 @@
 //
 // A shard's output is exactly what `vae score --input SHARD` (or `vae
 // encode`) writes for that shard; a row that cannot be read or encoded goes
-// to the shard's dead-letter file with its line instead of failing the job
-// (score only). Outputs are named after their shards and written whole, so
+// to the shard's dead-letter file with its line instead of failing the job. Outputs are named after their shards and written whole, so
 // that a rerun replaces them instead of adding to them.
 package vaebeam
 
@@ -121,16 +120,17 @@ func (f *shardFn) ProcessElement(ctx context.Context, file fileio.ReadableFile, 
 	var out, dead bytes.Buffer
 	dw := csv.NewWriter(&dead)
 	dw.Write([]string{"file", "line", "error"})
+	bad := func(b vae.BadRow) error {
+		sh.Dead++
+		return dw.Write([]string{b.File, fmt.Sprint(b.Line), b.Err.Error()})
+	}
 	switch f.Task {
 	case "score":
 		sh.Output = joinPath(f.Output, base+ScoresSuffix)
-		err = f.m.ScoreTable(ctx, r, &out, vae.ScoreOptions{Seed: f.Seed, K: f.K, OnBadRow: func(b vae.BadRow) error {
-			sh.Dead++
-			return dw.Write([]string{b.File, fmt.Sprint(b.Line), b.Err.Error()})
-		}})
+		err = f.m.ScoreTable(ctx, r, &out, vae.ScoreOptions{Seed: f.Seed, K: f.K, OnBadRow: bad})
 	case "encode":
 		sh.Output = joinPath(f.Output, base+LatentSuffix)
-		err = f.m.EncodeTable(ctx, r, &out)
+		err = f.m.EncodeTable(ctx, r, &out, vae.EncodeOptions{OnBadRow: bad})
 	}
 	if err != nil {
 		return err

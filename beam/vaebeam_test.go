@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/parquet-go/parquet-go"
 
 	vaebeam "github.com/govae/vae/beam"
 	"github.com/govae/vae/table"
@@ -62,94 +63,129 @@ func tableModel(t *testing.T, csv string) *vae.Model {
 	return m
 }
 
-// scoreShard is what vae score --input writes for a shard: ScoreTable,
-// with the rows that cannot be encoded skipped.
-func scoreShard(t *testing.T, m *vae.Model, name, csv string, opts vae.ScoreOptions) []byte {
+// parquetShard returns n rows of the table of shardCSV as a Parquet file.
+func parquetShard(t *testing.T, rng *rand.Rand, first, n int) []byte {
 	t.Helper()
-	r, err := table.NewReader(strings.NewReader(csv), name, table.Options{})
-	if err != nil {
+	type row struct {
+		ID     string  `parquet:"id"`
+		Size   float64 `parquet:"size"`
+		Colour string  `parquet:"colour"`
+	}
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{fmt.Sprintf("r%d", first+i), 1 + rng.NormFloat64(), []string{"red", "green", "blue"}[rng.IntN(3)]}
+	}
+	var b bytes.Buffer
+	w := parquet.NewGenericWriter[row](&b)
+	if _, err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
-	opts.OnBadRow = func(vae.BadRow) error { return nil }
-	var b bytes.Buffer
-	if err := m.ScoreTable(context.Background(), r, &b, opts); err != nil {
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
 }
 
-// The pipeline on Beam's prism runner writes, for every shard, the scores
-// vae score writes for it, byte for byte; a malformed row goes to the
-// shard's dead letters with its file and line; a rerun replaces the outputs
-// instead of adding to them.
-func TestScorePipeline(t *testing.T) {
+// byHand is what vae score --input (or vae encode --input) writes for the
+// shard at path: ScoreTable (EncodeTable), the rows that cannot be encoded
+// skipped.
+func byHand(t *testing.T, m *vae.Model, task, path string, seed uint64) []byte {
+	t.Helper()
+	r, err := table.Open(path, table.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	skip := func(vae.BadRow) error { return nil }
+	var b bytes.Buffer
+	if task == "score" {
+		err = m.ScoreTable(context.Background(), r, &b, vae.ScoreOptions{Seed: seed, OnBadRow: skip})
+	} else {
+		err = m.EncodeTable(context.Background(), r, &b, vae.EncodeOptions{OnBadRow: skip})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// The pipeline on Beam's prism runner writes, for every shard (CSV and
+// Parquet), the scores vae score writes for it, or the latents of vae
+// encode, byte for byte; a malformed row goes to the shard's dead letters
+// with its file and line; a rerun replaces the outputs instead of adding to
+// them.
+func TestPipeline(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	in := filepath.Join(dir, "in")
 	os.MkdirAll(in, 0o755)
-	shards := map[string]string{}
+	shards := map[string][]byte{}
 	for s := range 3 {
-		shards[fmt.Sprintf("part-%d.csv", s)] = shardCSV(rng, 1000*s, 300+50*s)
+		shards[fmt.Sprintf("part-%d.csv", s)] = []byte(shardCSV(rng, 1000*s, 300+50*s))
 	}
 	// A row whose size is text, on line 4 of part-1.csv.
-	lines := strings.SplitAfter(shards["part-1.csv"], "\n")
+	lines := strings.SplitAfter(string(shards["part-1.csv"]), "\n")
 	lines = slices.Insert(lines, 3, "bad,big,red\n")
-	shards["part-1.csv"] = strings.Join(lines, "")
-	for name, csv := range shards {
-		if err := os.WriteFile(filepath.Join(in, name), []byte(csv), 0o644); err != nil {
+	shards["part-1.csv"] = []byte(strings.Join(lines, ""))
+	shards["part-3.parquet"] = parquetShard(t, rng, 3000, 200)
+	for name, data := range shards {
+		if err := os.WriteFile(filepath.Join(in, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m := tableModel(t, shards["part-0.csv"])
+	m := tableModel(t, string(shards["part-0.csv"]))
 	model := filepath.Join(dir, "model.safetensors")
 	if err := vae.Save(model, m); err != nil {
 		t.Fatal(err)
 	}
-	opts := vaebeam.Options{Task: "score", Model: model, Input: filepath.Join(in, "part-*.csv"), Output: out, Seed: 5}
-	run := func() {
-		t.Helper()
-		p, s := beam.NewPipelineWithRoot()
-		if _, err := vaebeam.Build(s, opts); err != nil {
-			t.Fatal(err)
+	for _, task := range []string{"score", "encode"} {
+		out := filepath.Join(dir, task)
+		suffix := map[string]string{"score": vaebeam.ScoresSuffix, "encode": vaebeam.LatentSuffix}[task]
+		opts := vaebeam.Options{Task: task, Model: model, Input: filepath.Join(in, "part-*"), Output: out, Seed: 5}
+		run := func() {
+			t.Helper()
+			p, s := beam.NewPipelineWithRoot()
+			if _, err := vaebeam.Build(s, opts); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := prism.Execute(context.Background(), p); err != nil {
+				t.Fatalf("%s on prism: %v", task, err)
+			}
 		}
-		if _, err := prism.Execute(context.Background(), p); err != nil {
-			t.Fatalf("prism: %v", err)
-		}
-	}
-	run()
-	check := func(round string) {
-		t.Helper()
-		for name, csv := range shards {
-			base := strings.TrimSuffix(name, ".csv")
-			got, err := os.ReadFile(filepath.Join(out, base+vaebeam.ScoresSuffix))
+		check := func(round string) {
+			t.Helper()
+			for name := range shards {
+				base := strings.TrimSuffix(name, filepath.Ext(name))
+				got, err := os.ReadFile(filepath.Join(out, base+suffix))
+				if err != nil {
+					t.Fatalf("%s, %s: %v", task, round, err)
+				}
+				if want := byHand(t, m, task, filepath.Join(in, name), 5); !bytes.Equal(got, want) {
+					t.Errorf("%s, %s: %s: the pipeline's output differs from the model's own", task, round, name)
+				}
+			}
+			dead, err := os.ReadFile(filepath.Join(out, "part-1"+vaebeam.DeadSuffix))
 			if err != nil {
-				t.Fatalf("%s: %v", round, err)
+				t.Fatalf("%s, %s: %v", task, round, err)
 			}
-			want := scoreShard(t, m, filepath.Join(in, name), csv, vae.ScoreOptions{Seed: 5})
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s: %s: the pipeline's scores differ from ScoreTable's", round, name)
+			if !strings.Contains(string(dead), filepath.Join(in, "part-1.csv")+",4,") {
+				t.Errorf("%s, %s: dead letters %q, want part-1.csv line 4", task, round, dead)
+			}
+			entries, _ := os.ReadDir(out)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			want := []string{"part-0" + suffix, "part-1.dead.csv", "part-1" + suffix, "part-2" + suffix, "part-3" + suffix}
+			if !slices.Equal(names, want) {
+				t.Errorf("%s, %s: output folder %v, want %v", task, round, names, want)
 			}
 		}
-		dead, err := os.ReadFile(filepath.Join(out, "part-1"+vaebeam.DeadSuffix))
-		if err != nil {
-			t.Fatalf("%s: %v", round, err)
-		}
-		if !strings.Contains(string(dead), filepath.Join(in, "part-1.csv")+",4,") {
-			t.Errorf("%s: dead letters %q, want part-1.csv line 4", round, dead)
-		}
-		entries, _ := os.ReadDir(out)
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		want := []string{"part-0.scores.csv", "part-1.dead.csv", "part-1.scores.csv", "part-2.scores.csv"}
-		if !slices.Equal(names, want) {
-			t.Errorf("%s: output folder %v, want %v", round, names, want)
-		}
+		run()
+		check("first run")
+		run()
+		check("rerun")
 	}
-	check("first run")
-	run()
-	check("rerun")
 }
 
 func TestBuildRefuses(t *testing.T) {

@@ -192,9 +192,16 @@ func rowID(b *TableBatch, i int) string {
 	return "line " + strconv.Itoa(b.Lines[i])
 }
 
+// EncodeOptions say what EncodeTable does with the records it cannot read.
+type EncodeOptions struct {
+	// OnBadRow, if set, receives each record that cannot be read or
+	// encoded, which is then skipped, as ScoreOptions.OnBadRow.
+	OnBadRow func(BadRow) error
+}
+
 // EncodeTable writes a CSV to w with one row per record of r: its id and
 // the mean and log-variance of q(z|x), z_mean_0… z_log_var_0….
-func (m *Model) EncodeTable(ctx context.Context, r *table.Reader, w io.Writer) error {
+func (m *Model) EncodeTable(ctx context.Context, r *table.Reader, w io.Writer, opts EncodeOptions) error {
 	cw := csv.NewWriter(w)
 	L := m.Config.Latent
 	head := []string{"id"}
@@ -204,7 +211,7 @@ func (m *Model) EncodeTable(ctx context.Context, r *table.Reader, w io.Writer) e
 		}
 	}
 	cw.Write(head)
-	err := m.ReadTable(ctx, r, func(b *TableBatch) error {
+	err := m.readTable(ctx, r, opts.OnBadRow, func(b *TableBatch) error {
 		mean, logVar, err := m.Encode(b.X)
 		if err != nil {
 			return fmt.Errorf("%s: rows from line %d: %w", r.Name(), b.Lines[0], err)
