@@ -416,7 +416,9 @@ z_mean_0… and the log-variances z_log_var_0… of q(z|x).`,
 				return err
 			}
 			if m.Table != nil && in.path != "" {
-				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error { return m.EncodeTable(cmd.Context(), r, w, vae.EncodeOptions{}) })
+				return in.writeTable(stdout, out, func(r *table.Reader, w io.Writer) error {
+					return m.EncodeTable(cmd.Context(), r, w, vae.EncodeOptions{})
+				})
 			}
 			mean, logVar, err := m.Encode(test.X)
 			if err != nil {
