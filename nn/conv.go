@@ -503,13 +503,31 @@ func fillChannels(y, bias []float32, m, c, p int) {
 func addBiasGrad(db, dy []float32, n, c, p int) {
 	for b := range n {
 		for ch := range c {
-			var s float32
-			for _, v := range dy[(b*c+ch)*p:][:p] {
-				s += v
-			}
-			db[ch] += s
+			db[ch] += sum(dy[(b*c+ch)*p:][:p])
 		}
 	}
+}
+
+// sum returns the sum of v, in eight running sums (which a single sum's
+// add latency would otherwise serialise) added at the end.
+func sum(v []float32) float32 {
+	var s [8]float32
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8 : i+8]
+		s[0] += w[0]
+		s[1] += w[1]
+		s[2] += w[2]
+		s[3] += w[3]
+		s[4] += w[4]
+		s[5] += w[5]
+		s[6] += w[6]
+		s[7] += w[7]
+	}
+	for ; i < len(v); i++ {
+		s[i%8] += v[i]
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
 
 func checkConvLen(what string, v []float32, n int) {

@@ -75,27 +75,17 @@ func (m *Model) bindClasses(p *pass, lo, hi int) {
 	}
 }
 
-// newEmbeddings makes the class embeddings of a conditional model.
+// newEmbeddings makes the class embeddings of a conditional model, for the
+// encoder's layer m.encClass and the decoder's first (dense, as the config
+// checks).
 func (m *Model) newEmbeddings() {
 	C := m.Config.Classes
 	if C == 0 {
 		return
 	}
-	enc, dec := m.classLayers()
+	enc, dec := m.Encoder[m.encClass].(*nn.Dense), m.Decoder[0].(*nn.Dense)
 	m.EncoderClass = nn.NewEmbedding(strings.TrimSuffix(enc.W.Name, ".weight")+".class", C, enc.Out)
 	m.DecoderClass = nn.NewEmbedding(strings.TrimSuffix(dec.W.Name, ".weight")+".class", C, dec.Out)
-}
-
-// classLayers returns the dense layers a conditional model's classes join,
-// and sets m.encClass to the encoder's; the config checks they are there.
-func (m *Model) classLayers() (enc, dec *nn.Dense) {
-	for i, l := range m.Encoder {
-		if d, ok := l.(*nn.Dense); ok {
-			m.encClass = i
-			return d, m.Decoder[0].(*nn.Dense)
-		}
-	}
-	panic("vae: a conditional model without a dense encoder layer")
 }
 
 // embeddings returns the class embeddings of m, with the fans of the
@@ -105,7 +95,7 @@ func (m *Model) embeddings() (es []*nn.Embedding, fanIn, fanOut []int) {
 		return nil, nil, nil
 	}
 	C := m.Config.Classes
-	enc, dec := m.classLayers()
+	enc, dec := m.Encoder[m.encClass].(*nn.Dense), m.Decoder[0].(*nn.Dense)
 	return []*nn.Embedding{m.EncoderClass, m.DecoderClass}, []int{enc.In + C, dec.In + C}, []int{enc.Out, dec.Out}
 }
 

@@ -298,16 +298,16 @@ func (c Config) stack(net string, specs []layerSpec, in shape, decoder bool) ([]
 			}
 			out := shape{c: s.n}
 			var top, bottom, left, right int
-			if s.same {
-				size := func(d int) int { return d } // the input's for conv, the output's for convT
+			if s.same { // of the input for conv, of the output (in·stride) for convT
+				scale := 1
 				if s.kind == "convT" {
 					if s.k < s.stride {
 						return fail("%s with kernel %d smaller than stride %d has no \"same\" padding; give p", s.kind, s.k, s.stride)
 					}
-					size = func(d int) int { return d * s.stride }
+					scale = s.stride
 				}
-				top, bottom = nn.SamePadding(size(in.h), s.k, s.stride)
-				left, right = nn.SamePadding(size(in.w), s.k, s.stride)
+				top, bottom = nn.SamePadding(in.h*scale, s.k, s.stride)
+				left, right = nn.SamePadding(in.w*scale, s.k, s.stride)
 			} else {
 				top, bottom, left, right = s.pad, s.pad, s.pad, s.pad
 			}

@@ -120,18 +120,12 @@ func newZero(cfg Config) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, chunk: cfg.chunkRows()}
-	for _, ps := range []struct {
-		plan  []planned
-		stack *[]nn.Layer
-	}{{enc, &m.Encoder}, {dec, &m.Decoder}} {
-		for _, p := range ps.plan {
-			l, err := p.build()
-			if err != nil {
-				return nil, fmt.Errorf("config: %w", err)
-			}
-			*ps.stack = append(*ps.stack, l)
-		}
+	m := &Model{Config: cfg, chunk: cfg.chunkRows(), encClass: classLayer(enc)}
+	if m.Encoder, err = build(enc); err != nil {
+		return nil, err
+	}
+	if m.Decoder, err = build(dec); err != nil {
+		return nil, err
 	}
 	m.ZMean = nn.NewDense(heads[0].Name, heads[0].In, heads[0].Out)
 	m.ZLogVar = nn.NewDense(heads[1].Name, heads[1].In, heads[1].Out)
@@ -142,6 +136,19 @@ func newZero(cfg Config) (*Model, error) {
 	m.lik = newLikelihood(cfg, m.OutputLogVar)
 	m.parts, _ = m.lik.(*parts)
 	return m, nil
+}
+
+// build makes the layers of a plan, zero-initialised.
+func build(plan []planned) ([]nn.Layer, error) {
+	ls := make([]nn.Layer, len(plan))
+	for i, p := range plan {
+		l, err := p.build()
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		ls[i] = l
+	}
+	return ls, nil
 }
 
 // layers returns the layers of m, encoder first, then the heads, then the
