@@ -382,7 +382,7 @@ func newReconstruct(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, err := plot.ReconstructionGrid(plot.Split(x, test.Dim), plot.Split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{})
+			img, err := plot.ReconstructionGrid(plot.Split(x, test.Dim), plot.Split(r, test.Dim), test.Rows, test.Cols, 10, plot.GridOptions{Channels: test.Channels})
 			if err != nil {
 				return err
 			}
