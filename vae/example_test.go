@@ -220,3 +220,42 @@ func Example_mnist() {
 	// 200000 200000 7840000 7840000 50176 10000 10
 	// 784-400-20
 }
+
+// A convolutional, conditional VAE: the Keras example's network for 4×4
+// images, given the class of each image (its bright row), trained on the
+// stripes and then asked for each class from the same draws of z.
+func ExampleModel_Given() {
+	train := stripes(256)
+	enc, dec, err := vae.ConvNetwork(1, 4, 4)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(enc, dec)
+	cfg := vae.Config{Input: 16, Image: []int{1, 4, 4}, Latent: 2, Encoder: enc, Decoder: dec, Classes: 4}
+	m, err := vae.New(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := m.Train(context.Background(), train, nil, vae.TrainOptions{Epochs: 40, Seed: 1}); err != nil {
+		log.Fatal(err)
+	}
+	if _, _, err := m.Encode(train.X[:16]); err != nil {
+		fmt.Println(err) // a conditional model needs the classes of its rows
+	}
+	third, _ := m.Given(2)                           // every row of class 2
+	img := third.Sample(1, rand.New(rand.NewPCG(3, 4))) // [1, 16]
+	brightest := 0
+	for i, v := range img {
+		if v > img[brightest] {
+			brightest = i
+		}
+	}
+	fmt.Println("brightest pixel in row", brightest/4)
+	each, _ := m.EachClass(make([]float32, 2*2)) // two draws of z, each decoded given every class
+	fmt.Println(len(each) / 16)
+	// Output:
+	// [conv32s2 conv64s2 dense16] [dense64 reshape64x1x1 convT64s2 convT32s2 convT1]
+	// encode: a conditional model needs the classes of its rows: call Given first
+	// brightest pixel in row 2
+	// 8
+}

@@ -16,6 +16,13 @@
 // summed over input dimensions and averaged over the batch, as the PyTorch
 // VAE example does.
 //
+// The encoder and decoder bodies are stacks of layers (nn.Layer): the dense
+// hidden layers of Config.Hidden, or the layer specs of Config.Encoder and
+// Config.Decoder, convolutions included (see Layer and ConvNetwork). A
+// conditional model (Config.Classes) also reads each row's class, beside the
+// encoder's first dense layer's input and beside z; its methods condition on
+// the classes a view binds (Given).
+//
 // The likelihood p(x|z) is a Bernoulli (above), a Gaussian (Config.Likelihood)
 // or, for a table, one per column (Config.Parts, built by TableParts from a
 // fitted table.Schema): Gaussian, Bernoulli or categorical, with missing
