@@ -242,7 +242,7 @@ func ExampleModel_Given() {
 	if _, _, err := m.Encode(train.X[:16]); err != nil {
 		fmt.Println(err) // a conditional model needs the classes of its rows
 	}
-	third, _ := m.Given(2)                           // every row of class 2
+	third, _ := m.Given(2)                              // every row of class 2
 	img := third.Sample(1, rand.New(rand.NewPCG(3, 4))) // [1, 16]
 	brightest := 0
 	for i, v := range img {
