@@ -391,8 +391,6 @@ func (s *Server) apiHandler(e endpoint) http.Handler {
 			s.log.Debug("request refused", "path", r.URL.Path, "status", ae.Status, "err", ae)
 		case r.Context().Err() != nil:
 			ae = &apiError{Status: 499, Field: "request", Message: "cancelled by the client"}
-		case errors.Is(err, vae.ErrNoClass): // encoding, reconstructing or scoring with a conditional model
-			ae = &apiError{Status: http.StatusUnprocessableEntity, Message: "the model is conditional; this endpoint does not take classes yet (decode and sample do: \"class\")"}
 		default:
 			s.log.Error("request failed", "path", r.URL.Path, "err", err)
 			ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
@@ -645,7 +643,11 @@ func (c *call) jsonFields(fields ...string) (jsonObject, error) {
 }
 
 func (s *Server) encode(c *call) error {
-	b, err := c.inputs()
+	b, err := c.inputs("class")
+	if err != nil {
+		return err
+	}
+	model, err := s.given(b.o)
 	if err != nil {
 		return err
 	}
@@ -664,7 +666,7 @@ func (s *Server) encode(c *call) error {
 	s.metrics.batch("/v1/encode", b.n)
 	mean, logVar := make([]float32, n*L), make([]float32, n*L)
 	err = eachChunk(c.ctx, b.n, rowsPerChunk, func(lo, hi int) error {
-		m, lv, err := s.model.Encode(x[int64(lo)*D : int64(hi)*D])
+		m, lv, err := model.Encode(x[int64(lo)*D : int64(hi)*D])
 		copy(mean[int64(lo)*L:], m)
 		copy(logVar[int64(lo)*L:], lv)
 		return err
@@ -730,7 +732,11 @@ func (s *Server) decode(c *call) error {
 }
 
 func (s *Server) reconstruct(c *call) error {
-	b, err := c.inputs()
+	b, err := c.inputs("class")
+	if err != nil {
+		return err
+	}
+	m, err := s.given(b.o)
 	if err != nil {
 		return err
 	}
@@ -748,7 +754,7 @@ func (s *Server) reconstruct(c *call) error {
 	s.metrics.batch("/v1/reconstruct", b.n)
 	out := make([]float32, b.n*D)
 	err = eachChunk(c.ctx, b.n, rowsPerChunk, func(lo, hi int) error {
-		r, err := s.model.Reconstruct(x[lo*D : hi*D])
+		r, err := m.Reconstruct(x[lo*D : hi*D])
 		copy(out[lo*D:], r)
 		return err
 	})
@@ -819,7 +825,11 @@ type Score struct {
 }
 
 func (s *Server) score(c *call) error {
-	b, err := c.inputs("seed", "k")
+	b, err := c.inputs("seed", "k", "class")
+	if err != nil {
+		return err
+	}
+	m, err := s.given(b.o)
 	if err != nil {
 		return err
 	}
@@ -860,13 +870,13 @@ func (s *Server) score(c *call) error {
 	scores := make([]Score, n)
 	err = eachChunk(c.ctx, n, rowsPerChunk, func(lo, hi int) error {
 		if s.tab == nil {
-			losses, err := s.model.Scores(x[lo*D:hi*D], rng) // draws as Scores(x, rng) does
+			losses, err := m.Scores(x[lo*D:hi*D], rng) // draws as Scores(x, rng) does
 			for i, l := range losses {
 				scores[lo+i].Loss = l
 			}
 			return err
 		}
-		losses, parts, err := s.model.PartScores(x[lo*D:hi*D], rng) // draws as Scores does
+		losses, parts, err := m.PartScores(x[lo*D:hi*D], rng) // draws as Scores does
 		P := len(s.tab.features)
 		for i, l := range losses {
 			sc := &scores[lo+i]
@@ -888,7 +898,7 @@ func (s *Server) score(c *call) error {
 		return err
 	}
 	if k > 0 {
-		nll, err := s.model.NLL(c.ctx, x, vae.NLLOptions{K: k, Seed: seed})
+		nll, err := m.NLL(c.ctx, x, vae.NLLOptions{K: k, Seed: seed})
 		if err != nil {
 			return err
 		}
@@ -897,7 +907,7 @@ func (s *Server) score(c *call) error {
 		}
 	}
 	if s.model.Detector != nil {
-		flags, _, err := s.model.IsAnomaly(c.ctx, x)
+		flags, _, err := m.IsAnomaly(c.ctx, x)
 		if err != nil {
 			return err
 		}

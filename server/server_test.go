@@ -756,8 +756,25 @@ func TestConditionalDecode(t *testing.T) {
 			t.Errorf("decode %s: status %d, %s; want 400 naming class", body, r.status, r.body)
 		}
 	}
-	r := do(t, ts, "POST", "/v1/encode", "application/json", strings.NewReader(`{"inputs": `+rows(1, 64, "0.5")+`}`))
-	if r.status != http.StatusUnprocessableEntity {
-		t.Errorf("encode with a conditional model: status %d, %s; want 422", r.status, r.body)
+	x := tinySet(2, 64)
+	in := matrix{x.Row(0), x.Row(1)}
+	enc := postJSON[struct{ Mean matrix }](t, ts, "/v1/encode", map[string]any{"inputs": in, "class": 2})
+	wantMean, _, _ := given.Encode(x.X)
+	equalRows(t, "encode given class 2", enc.Mean, wantMean, 2)
+	rec := postJSON[struct{ Outputs matrix }](t, ts, "/v1/reconstruct", map[string]any{"inputs": in, "class": 2})
+	wantRec, _ := given.Reconstruct(x.X)
+	equalRows(t, "reconstruct given class 2", rec.Outputs, wantRec, 64)
+	sc := postJSON[struct{ Scores []server.Score }](t, ts, "/v1/score", map[string]any{"inputs": in, "class": 2, "seed": 3})
+	wantScores, _ := given.Scores(x.X, rand.New(rand.NewPCG(3, 0)))
+	for i, s := range sc.Scores {
+		if s.Loss != wantScores[i] {
+			t.Errorf("score %d given class 2: %+v, want %+v", i, s.Loss, wantScores[i])
+		}
+	}
+	for _, path := range []string{"/v1/encode", "/v1/reconstruct", "/v1/score"} {
+		r := do(t, ts, "POST", path, "application/json", strings.NewReader(`{"inputs": `+rows(1, 64, "0.5")+`}`))
+		if r.status != http.StatusBadRequest || errorField(t, r) != "class" {
+			t.Errorf("%s without a class: status %d, %s; want 400 naming class", path, r.status, r.body)
+		}
 	}
 }

@@ -558,6 +558,14 @@ function drawingToInput() {
 // function making a multipart form), then shows it on the map.
 async function analyse(body, form) {
   try {
+    if (state.model.config.classes) { // a conditional model's input is of the picker's class
+      const cls = Number($("class-picker").value);
+      if (body) body = Object.assign({}, body, { class: cls });
+      if (form) {
+        const make = form;
+        form = () => { const f = make(); f.append("class", String(cls)); return f; };
+      }
+    }
     const call = (path) => form ? api(path, undefined, form()) : api(path, body);
     const [enc, rec, sc] = await Promise.all([call("/v1/encode"), call("/v1/reconstruct"), call("/v1/score")]);
     const s = sc.scores[0];
