@@ -88,8 +88,8 @@ func Encoder(m *vae.Model) ([]byte, error) {
 		return nil, err
 	}
 	h = g.flat(h)
-	g.gemm("z_mean", h, m.ZMean, "z_mean")
-	g.gemm("z_log_var", h, m.ZLogVar, "z_log_var")
+	g.gemm("z_mean", h, m.ZMean)
+	g.gemm("z_log_var", h, m.ZLogVar)
 	g.output("z_mean", c.Latent)
 	g.output("z_log_var", c.Latent)
 	return g.model()
@@ -152,12 +152,10 @@ func (g *graph) maskedInput(x string, parts []vae.Part) string {
 	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
 		Name: proto.String("parts.zero"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{0},
 	})
-	axis1 := []*onnxpb.AttributeProto{{Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)}}
+	axis1 := []*onnxpb.AttributeProto{intAttr("axis", 1)}
 	g.node("Gather", []string{x, "parts.first"}, "parts.first_values", axis1)
 	g.node("IsNaN", []string{"parts.first_values"}, "parts.missing", nil)
-	g.node("Cast", []string{"parts.missing"}, "parts.indicators", []*onnxpb.AttributeProto{{
-		Name: proto.String("to"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(int64(onnxpb.TensorProto_FLOAT)),
-	}})
+	g.node("Cast", []string{"parts.missing"}, "parts.indicators", []*onnxpb.AttributeProto{intAttr("to", int64(onnxpb.TensorProto_FLOAT))})
 	g.node("Gather", []string{"parts.missing", "parts.of_column"}, "parts.missing_columns", axis1)
 	g.node("Where", []string{"parts.missing_columns", "parts.zero", x}, "parts.zeroed", nil)
 	g.node("Concat", []string{"parts.zeroed", "parts.indicators"}, "parts.encoder_input", axis1)
@@ -184,16 +182,12 @@ func (g *graph) partMeans(h, out string, parts []vae.Part) {
 		case vae.Bernoulli:
 			g.node("Sigmoid", []string{name + ".outputs"}, mean, nil)
 		default:
-			g.node("Softmax", []string{name + ".outputs"}, mean, []*onnxpb.AttributeProto{{
-				Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
-			}})
+			g.node("Softmax", []string{name + ".outputs"}, mean, []*onnxpb.AttributeProto{intAttr("axis", 1)})
 		}
 		means = append(means, mean)
 		off += p.Width
 	}
-	g.node("Concat", means, out, []*onnxpb.AttributeProto{{
-		Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
-	}})
+	g.node("Concat", means, out, []*onnxpb.AttributeProto{intAttr("axis", 1)})
 }
 
 // int64s adds a one-dimensional int64 initializer.
@@ -221,15 +215,7 @@ func (g *graph) classInput(m *vae.Model) {
 	if m.Config.Classes == 0 {
 		return
 	}
-	g.g.Input = append(g.g.Input, &onnxpb.ValueInfoProto{
-		Name: proto.String("class"),
-		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
-			ElemType: proto.Int32(int32(onnxpb.TensorProto_INT64)),
-			Shape: &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
-				{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}},
-			}},
-		}}},
-	})
+	g.g.Input = append(g.g.Input, tensorInfo("class", onnxpb.TensorProto_INT64))
 }
 
 // stack adds the nodes of layers, whose input is the value in, and returns
@@ -242,7 +228,7 @@ func (g *graph) stack(net, in string, layers []nn.Layer, e *nn.Embedding) (strin
 		name := fmt.Sprintf("%s.%d", net, i)
 		switch l := l.(type) {
 		case *nn.Dense:
-			h = g.gemm(name, g.flat(h), l, name)
+			h = g.gemm(name, g.flat(h), l)
 			if e != nil && strings.TrimSuffix(e.W.Name, ".class") == strings.TrimSuffix(l.W.Name, ".weight") {
 				g.init(e.W.Name, e.W.Shape, e.W.Value)
 				rows := g.fresh(e.W.Name + ".rows")
@@ -252,26 +238,14 @@ func (g *graph) stack(net, in string, layers []nn.Layer, e *nn.Embedding) (strin
 				g.rank[out], h = 2, out
 			}
 		case *nn.Conv2D:
-			h = g.image(h, l.In, l.InH, l.InW)
-			out := name
-			g.init(l.W.Name, l.W.Shape, l.W.Value)
-			g.init(l.B.Name, l.B.Shape, l.B.Value)
-			g.node("Conv", []string{h, l.W.Name, l.B.Name}, out, []*onnxpb.AttributeProto{
+			h = g.conv("Conv", name, g.image(h, l.In, l.InH, l.InW), l.W, l.B,
 				ints("kernel_shape", l.KH, l.KW), ints("strides", l.Stride, l.Stride),
-				ints("pads", l.Pad.Top, l.Pad.Left, l.Pad.Bottom, l.Pad.Right),
-			})
-			g.rank[out], h = 4, out
+				ints("pads", l.Pad.Top, l.Pad.Left, l.Pad.Bottom, l.Pad.Right))
 		case *nn.ConvTranspose2D:
-			h = g.image(h, l.In, l.InH, l.InW)
-			out := name
-			g.init(l.W.Name, l.W.Shape, l.W.Value)
-			g.init(l.B.Name, l.B.Shape, l.B.Value)
-			g.node("ConvTranspose", []string{h, l.W.Name, l.B.Name}, out, []*onnxpb.AttributeProto{
+			h = g.conv("ConvTranspose", name, g.image(h, l.In, l.InH, l.InW), l.W, l.B,
 				ints("kernel_shape", l.KH, l.KW), ints("strides", l.Stride, l.Stride),
 				ints("pads", l.Pad.Top, l.Pad.Left, l.Pad.Bottom, l.Pad.Right),
-				ints("output_padding", l.OutPad, l.OutPad),
-			})
-			g.rank[out], h = 4, out
+				ints("output_padding", l.OutPad, l.OutPad))
 		case nn.Activate:
 			op := map[nn.Activation]string{nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Softplus: "Softplus", nn.Identity: "Identity"}[l.Fn]
 			if op == "" {
@@ -286,14 +260,22 @@ func (g *graph) stack(net, in string, layers []nn.Layer, e *nn.Embedding) (strin
 	return h, nil
 }
 
-// gemm adds y = x·Wᵀ + b for the dense layer d, as the value out.
-func (g *graph) gemm(name, x string, d *nn.Dense, out string) string {
+// gemm adds out = x·Wᵀ + b for the dense layer d.
+func (g *graph) gemm(out, x string, d *nn.Dense) string {
 	g.init(d.W.Name, d.W.Shape, d.W.Value)
 	g.init(d.B.Name, d.B.Shape, d.B.Value)
-	g.node("Gemm", []string{x, d.W.Name, d.B.Name}, out, []*onnxpb.AttributeProto{{
-		Name: proto.String("transB"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
-	}})
+	g.node("Gemm", []string{x, d.W.Name, d.B.Name}, out, []*onnxpb.AttributeProto{intAttr("transB", 1)})
 	g.rank[out] = 2
+	return out
+}
+
+// conv adds the convolution op (Conv or ConvTranspose) of images x with
+// weight w and bias b, as the images out.
+func (g *graph) conv(op, out, x string, w, b *nn.Param, attrs ...*onnxpb.AttributeProto) string {
+	g.init(w.Name, w.Shape, w.Value)
+	g.init(b.Name, b.Shape, b.Value)
+	g.node(op, []string{x, w.Name, b.Name}, out, attrs)
+	g.rank[out] = 4
 	return out
 }
 
@@ -303,9 +285,7 @@ func (g *graph) flat(v string) string {
 		return v
 	}
 	out := g.fresh(v + ".flat")
-	g.node("Flatten", []string{v}, out, []*onnxpb.AttributeProto{{
-		Name: proto.String("axis"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1),
-	}})
+	g.node("Flatten", []string{v}, out, []*onnxpb.AttributeProto{intAttr("axis", 1)})
 	g.rank[out] = 2
 	return out
 }
@@ -314,10 +294,7 @@ func (g *graph) flat(v string) string {
 // images of another shape: their values are in the same order).
 func (g *graph) image(v string, c, h, w int) string {
 	shape := g.fresh(v + ".shape")
-	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
-		Name: proto.String(shape), Dims: []int64{4}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)),
-		Int64Data: []int64{-1, int64(c), int64(h), int64(w)},
-	})
+	g.int64s(shape, []int64{-1, int64(c), int64(h), int64(w)})
 	out := g.fresh(v + ".image")
 	g.node("Reshape", []string{v, shape}, out, nil)
 	g.rank[out] = 4
@@ -367,16 +344,26 @@ func (g *graph) output(name string, width int) {
 
 // rows describes a float tensor [N, width], N free.
 func rows(name string, width int) *onnxpb.ValueInfoProto {
+	return tensorInfo(name, onnxpb.TensorProto_FLOAT, width)
+}
+
+// tensorInfo describes a tensor of type t, [N] or with width [N, width], N
+// free.
+func tensorInfo(name string, t onnxpb.TensorProto_DataType, width ...int) *onnxpb.ValueInfoProto {
+	dims := []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}}
+	for _, w := range width {
+		dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(w)}})
+	}
 	return &onnxpb.ValueInfoProto{
 		Name: proto.String(name),
 		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
-			ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
-			Shape: &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
-				{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}},
-				{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(width)}},
-			}},
+			ElemType: proto.Int32(int32(t)), Shape: &onnxpb.TensorShapeProto{Dim: dims},
 		}}},
 	}
+}
+
+func intAttr(name string, v int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
 }
 
 func ints(name string, v ...int) *onnxpb.AttributeProto {
