@@ -105,12 +105,7 @@ func (f *shardFn) ProcessElement(ctx context.Context, file fileio.ReadableFile, 
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	var r *table.Reader
-	if bytes.HasPrefix(data, []byte("PAR1")) || strings.HasSuffix(in, ".parquet") {
-		r, err = table.NewParquetReader(bytes.NewReader(data), int64(len(data)), in, table.Options{})
-	} else {
-		r, err = table.NewReader(bytes.NewReader(data), in, table.Options{})
-	}
+	r, err := table.NewReaderAt(bytes.NewReader(data), int64(len(data)), in, table.Options{})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,18 +38,9 @@ func isParquet(f io.ReaderAt, path string) bool {
 	return strings.EqualFold(filepath.Ext(path), ".parquet")
 }
 
-// openParquet is Open for a Parquet file.
-func openParquet(f *os.File, path string, opts Options) (*Reader, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return NewParquetReader(f, fi.Size(), path, opts)
-}
-
 // NewParquetReader returns a Reader of the Parquet file of size bytes in r,
-// which name designates in errors. Open calls it for a file that starts with
-// PAR1 or whose name ends in .parquet.
+// which name designates in errors. Open and NewReaderAt call it for a file
+// that starts with PAR1 or whose name ends in .parquet.
 //
 // The Reader's columns are the file's leaf columns, in the file's order; the
 // leaves of a (non-repeated) group are named by their path, joined with dots

@@ -62,18 +62,29 @@ func Open(path string, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r *Reader
-	if isParquet(f, path) {
-		r, err = openParquet(f, path, opts)
-	} else {
-		r, err = NewReader(f, path, opts)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
+	r, err := NewReaderAt(f, fi.Size(), path, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	r.file = f
 	return r, nil
+}
+
+// NewReaderAt returns a Reader of the table of size bytes in r, which name
+// (a path, usually) designates, read as Open reads a file: with
+// NewParquetReader when it starts with PAR1 or name ends in .parquet, else
+// with NewReader.
+func NewReaderAt(r io.ReaderAt, size int64, name string, opts Options) (*Reader, error) {
+	if isParquet(r, name) {
+		return NewParquetReader(r, size, name, opts)
+	}
+	return NewReader(io.NewSectionReader(r, 0, size), name, opts)
 }
 
 // NewReader returns a Reader of the table in r, which name (a path, usually)

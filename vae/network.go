@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -335,17 +336,10 @@ func (c Config) stack(net string, specs []layerSpec, in shape, decoder bool) ([]
 			in = out
 		}
 		p.spec = s
-		act := cmpActivation(s.act, c.activation())
+		act := cmp.Or(s.act, c.activation())
 		ls = append(ls, p, planned{Layer: Layer{Kind: "act", In: p.Out, Out: p.Out, Decoder: decoder}, act: act})
 	}
 	return ls, in, nil
-}
-
-func cmpActivation(a, def nn.Activation) nn.Activation {
-	if a == "" {
-		return def
-	}
-	return a
 }
 
 // parametrised counts the layers of ls with parameters.
