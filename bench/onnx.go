@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -164,9 +163,9 @@ func runORT(ctx context.Context, script, model, input, in string, rows, cols int
 
 // writeF32 writes v as raw little-endian float32.
 func writeF32(path string, v []float32) error {
-	b := make([]byte, 0, 4*len(v))
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	b, err := binary.Append(nil, binary.LittleEndian, v)
+	if err != nil {
+		return err
 	}
 	return os.WriteFile(path, b, 0o644)
 }

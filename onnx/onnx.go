@@ -23,7 +23,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"strings"
 
@@ -318,19 +317,10 @@ func (g *graph) init(name string, shape []int, v []float32) {
 	for i, d := range shape {
 		dims[i] = int64(d)
 	}
+	raw, _ := binary.Append(nil, binary.LittleEndian, v) // ONNX's raw_data is little-endian; a []float32 always encodes
 	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
-		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
-		RawData: littleEndian(v),
+		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: raw,
 	})
-}
-
-// littleEndian returns the bytes of v, little-endian as ONNX's raw_data is.
-func littleEndian(v []float32) []byte {
-	b := make([]byte, 0, 4*len(v))
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
 }
 
 func (g *graph) input(name string, width int) {

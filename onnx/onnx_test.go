@@ -72,10 +72,7 @@ func ortRun(t *testing.T, model, input string, x []float32, cols int, classes []
 }
 
 func f32Bytes(v []float32) []byte {
-	b := make([]byte, 0, 4*len(v))
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
+	b, _ := binary.Append(nil, binary.LittleEndian, v)
 	return b
 }
 
