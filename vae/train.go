@@ -326,6 +326,15 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	if obj.iwae && m.OutputLogVar != nil {
 		return nil, errors.New("train: the iwae objective does not support a learned output variance yet; set the model's sigma")
 	}
+	// The models that score the test and validation sets each epoch: a
+	// conditional model given their labels (checked above), made once so
+	// that their passes are kept from epoch to epoch.
+	scorer := map[*dataset.Set]*Model{}
+	for _, set := range []*dataset.Set{test, valid} {
+		if set != nil {
+			scorer[set], _ = m.GivenLabels(set.Labels)
+		}
+	}
 	st := m.newStepper(bs, K, shards(bs, K), opt)
 	defer st.close()
 	eps := make([]float32, bs*K*L) // [bs·K, L]
@@ -379,11 +388,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 		// KL per dimension and the active units.
 		var mean, logVar []float32
 		evaluate := func(set *dataset.Set, stream uint64) (*Loss, error) {
-			given := m
-			if m.Config.Classes > 0 {
-				given, _ = m.Given(set.Labels...) // checked above
-			}
-			scores, mu, lv, err := given.score(set.X, nil, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
+			scores, mu, lv, err := scorer[set].score(set.X, nil, nil, rand.New(rand.NewPCG(opts.Seed, stream+uint64(pr.Epoch))))
 			if err != nil {
 				return nil, fmt.Errorf("train: %s loss: %w", set.Name, err)
 			}
