@@ -13,10 +13,12 @@
 // encoded rows, as Schema.Encode writes them (NaN where a cell is missing)
 // and Schema.Decode reads them: the encoder masks the missing parts and adds
 // their indicators, the decoder gives each part's mean (a softmax for a
-// categorical part). N is free. The operators are those of the default
-// domain at Opset: Gemm, Conv, ConvTranspose, Reshape, Flatten, Relu, Tanh,
-// Softplus, Sigmoid, Softmax, Gather, Add, IsNaN, Cast, Where, Slice,
-// Concat.
+// categorical part), and a third graph, Preprocess, encodes the cells of
+// its columns as Schema.Encode does. N is free. The operators are those of
+// the default domain at Opset: Gemm, Conv, ConvTranspose, Reshape, Flatten,
+// Relu, Tanh, Softplus, Sigmoid, Softmax, Gather, Add, IsNaN, Cast, Where,
+// Slice, Concat (and Log, Greater, Less, Sub, Div, Equal with ai.onnx.ml's
+// LabelEncoder at MLOpset in the preprocessing).
 package onnx
 
 import (
@@ -47,7 +49,8 @@ const (
 )
 
 // Write writes m's encoder and decoder graphs into dir as EncoderFile and
-// DecoderFile, each atomically.
+// DecoderFile, and a table model's preprocessing as PreprocessFile, each
+// atomically.
 func Write(dir string, m *vae.Model) error {
 	enc, err := Encoder(m)
 	if err != nil {
@@ -57,7 +60,13 @@ func Write(dir string, m *vae.Model) error {
 	if err != nil {
 		return err
 	}
-	for name, b := range map[string][]byte{EncoderFile: enc, DecoderFile: dec} {
+	files := map[string][]byte{EncoderFile: enc, DecoderFile: dec}
+	if m.Table != nil {
+		if files[PreprocessFile], err = Preprocess(m); err != nil {
+			return err
+		}
+	}
+	for name, b := range files {
 		if err := atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error {
 			_, err := w.Write(b)
 			return err
@@ -364,11 +373,13 @@ func ints(name string, v ...int) *onnxpb.AttributeProto {
 	return a
 }
 
-func (g *graph) model() ([]byte, error) {
+// model returns the graph as a model file's bytes, importing the default
+// operator set at Opset and the other sets given.
+func (g *graph) model(opsets ...*onnxpb.OperatorSetIdProto) ([]byte, error) {
 	m := &onnxpb.ModelProto{
 		IrVersion:    proto.Int64(irVersion),
 		ProducerName: proto.String("govae"),
-		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}},
+		OpsetImport:  append([]*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}}, opsets...),
 		Graph:        g.g,
 	}
 	b, err := proto.Marshal(m)

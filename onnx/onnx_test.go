@@ -2,17 +2,21 @@ package onnx_test
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/govae/vae/dataset"
 	"github.com/govae/vae/nn"
 	"github.com/govae/vae/onnx"
+	"github.com/govae/vae/table"
 	"github.com/govae/vae/vae"
 )
 
@@ -56,6 +60,31 @@ func ortRun(t *testing.T, model, input string, x []float32, cols int, classes []
 	if err != nil {
 		t.Fatalf("run.js %s: %v\n%s", model, err, b)
 	}
+	return readOutputs(t, dir, outputs...)
+}
+
+// ortFeed runs the graph at model once on feeds, the inputs as
+// scripts/onnx/feed.js reads them, and returns its outputs by name.
+func ortFeed(t *testing.T, model string, feeds map[string]any, outputs ...string) map[string][]float32 {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "feeds.json")
+	b, err := json.Marshal(feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("node", filepath.Join(runtimeDir, "feed.js"), model, path, dir).CombinedOutput(); err != nil {
+		t.Fatalf("feed.js %s: %v\n%s", model, err, b)
+	}
+	return readOutputs(t, dir, outputs...)
+}
+
+// readOutputs reads the outputs run.js or feed.js wrote into dir.
+func readOutputs(t *testing.T, dir string, outputs ...string) map[string][]float32 {
+	t.Helper()
 	got := map[string][]float32{}
 	for _, name := range outputs {
 		raw, err := os.ReadFile(filepath.Join(dir, name+".f32"))
@@ -86,14 +115,21 @@ func mnistTest(t *testing.T) *dataset.Set {
 	return test
 }
 
-// maxDiff returns max |a − b|, +Inf when the lengths differ.
+// maxDiff returns max |a − b| over the values that are numbers in both;
+// +Inf when the lengths differ or a value is NaN in one only.
 func maxDiff(a, b []float32) float64 {
 	if len(a) != len(b) {
 		return math.Inf(1)
 	}
 	var d float64
 	for i := range a {
-		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+		switch x, y := float64(a[i]), float64(b[i]); {
+		case math.IsNaN(x) && math.IsNaN(y):
+		case math.IsNaN(x) || math.IsNaN(y):
+			return math.Inf(1)
+		default:
+			d = max(d, math.Abs(x-y))
+		}
 	}
 	return d
 }
@@ -229,4 +265,108 @@ func TestRuntimeMatchesTableModel(t *testing.T) {
 			t.Logf("%s: max |ONNX Runtime − Go| = %.3g", c.name, d)
 		}
 	}
+}
+
+// A table model's preprocessing graph encodes the cells as Schema.Encode
+// does (missing cells and an unseen category as NaN, with unknown:
+// missing), and the encoder graph takes what it gives.
+func TestRuntimeMatchesPreprocess(t *testing.T) {
+	needRuntime(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	colours := []string{"red", "green", "blue"}
+	csv := func(n int, extra ...string) string {
+		var b strings.Builder
+		b.WriteString("id,age,income,smoker,colour\n")
+		for i := range n {
+			cells := []string{fmt.Sprint(i), fmt.Sprintf("%.2f", 40+12*rng.NormFloat64()), fmt.Sprintf("%.0f", math.Exp(10+rng.NormFloat64())),
+				[]string{"no", "yes"}[rng.IntN(2)], colours[rng.IntN(3)]}
+			if rng.IntN(5) == 0 {
+				cells[1+rng.IntN(4)] = []string{"", "NA"}[rng.IntN(2)]
+			}
+			b.WriteString(strings.Join(cells, ",") + "\n")
+		}
+		for _, line := range extra {
+			b.WriteString(line + "\n")
+		}
+		return b.String()
+	}
+	fit := readRows(t, csv(300))
+	schema, err := table.Infer(fit, table.Hints{ID: "id", Types: map[string]table.Type{"income": table.Positive}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Fit(fit); err != nil {
+		t.Fatal(err)
+	}
+	schema.Unknown = table.UnknownMissing
+	m, err := vae.New(vae.Config{Input: schema.Width(), Hidden: []int{8}, Latent: 2, Parts: vae.TableParts(schema)}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Table = schema
+	dir := t.TempDir()
+	if err := onnx.Write(dir, m); err != nil {
+		t.Fatal(err)
+	}
+
+	rows := readRows(t, csv(200, "900,33.5,51000,yes,purple", "901,NA,NA,NA,NA"))
+	want, err := schema.Encode(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := map[string]any{}
+	for _, f := range schema.Features() {
+		var data []any
+		for _, r := range rows.Records {
+			cell := strings.TrimSpace(r[f.Column])
+			switch {
+			case f.Type == table.Binary || f.Type == table.Categorical:
+				data = append(data, cell)
+			case rows.IsMissing(cell):
+				data = append(data, nil)
+			default:
+				x, err := strconv.ParseFloat(cell, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data = append(data, x)
+			}
+		}
+		typ := "float64"
+		if f.Type == table.Binary || f.Type == table.Categorical {
+			typ = "string"
+		}
+		feeds[f.Name] = map[string]any{"type": typ, "dims": []int{len(data), 1}, "data": data}
+	}
+	x := ortFeed(t, filepath.Join(dir, onnx.PreprocessFile), feeds, "x")["x"]
+	if len(x) != len(want) {
+		t.Fatalf("preprocess gave %d values, Schema.Encode %d", len(x), len(want))
+	}
+	if d := maxDiff(x, want); !(d <= 1e-6) {
+		t.Errorf("x: max |ONNX Runtime − Schema.Encode| = %.3g, want ≤ 1e-6", d)
+	} else {
+		t.Logf("x: max |ONNX Runtime − Schema.Encode| = %.3g", d)
+	}
+	mean, _, err := m.Encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ortRun(t, filepath.Join(dir, onnx.EncoderFile), "x", x, schema.Width(), nil, "z_mean")
+	if d := maxDiff(got["z_mean"], mean); !(d <= 1e-5) {
+		t.Errorf("z_mean of the preprocessed cells: max |ONNX Runtime − Go| = %.3g, want ≤ 1e-5", d)
+	}
+}
+
+// readRows reads a CSV table from text.
+func readRows(t *testing.T, csv string) *table.Rows {
+	t.Helper()
+	r, err := table.NewReader(strings.NewReader(csv), "data.csv", table.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := table.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -22,8 +22,8 @@ func newExport(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 p(x|z)) as %s and %s in the folder --out, ONNX opset %d, for ONNX Runtime
 and the other runtimes of ONNX: dense, convolutional and conditional models
 (whose graphs take each row's class as a second input, "class"), and table
-models, whose graphs take and give encoded rows (the preprocessing of raw
-cells, Schema.Encode, is not in them yet).`, onnx.EncoderFile, onnx.DecoderFile, onnx.Opset),
+models, whose graphs take and give encoded rows; for those %s too, the
+preprocessing of the cells (one input per column) to the encoder's rows.`, onnx.EncoderFile, onnx.DecoderFile, onnx.Opset, onnx.PreprocessFile),
 		Example: "  vae export --format onnx --out onnx/ runs/mnist-512-2",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -42,6 +42,9 @@ cells, Schema.Encode, is not in them yet).`, onnx.EncoderFile, onnx.DecoderFile,
 			}
 			fmt.Fprintln(stdout, filepath.Join(out, onnx.EncoderFile))
 			fmt.Fprintln(stdout, filepath.Join(out, onnx.DecoderFile))
+			if op.Model.Table != nil {
+				fmt.Fprintln(stdout, filepath.Join(out, onnx.PreprocessFile))
+			}
 			return nil
 		},
 	}

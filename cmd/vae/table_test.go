@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/govae/vae/onnx"
 )
 
 // writeMixedCSV writes a table of n rows with an id, a continuous, a
@@ -77,6 +79,9 @@ func TestTable(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+	if code, out, errs := runVAE(ctx, "export", "--out", filepath.Join(dir, "onnx"), runDir); code != 0 || !strings.Contains(out, onnx.PreprocessFile) {
+		t.Errorf("export of a table model: exit %d, stdout %q without %s: %s", code, out, onnx.PreprocessFile, errs)
 	}
 
 	scores := filepath.Join(dir, "scores.csv")
