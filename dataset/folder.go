@@ -558,11 +558,19 @@ func (im *folderImage) decode(row []float32, h, w, c int) error {
 	if img, err = folderCanvas(img, im.cfg.Height, im.cfg.Width, im.format); err != nil {
 		return fmt.Errorf("%s: %w", im.path, err)
 	}
+	Pixels(row, img, c, h, w)
+	return nil
+}
+
+// Pixels writes img into row as an image folder's example is read: resized
+// to h×w (bilinear) where it is not, as c channels (1: luminance, 3: RGB),
+// one plane after the other, each in [0, 1], a transparent pixel black. row
+// holds c·h·w values.
+func Pixels(row []float32, img image.Image, c, h, w int) {
 	if b := img.Bounds(); b.Dy() != h || b.Dx() != w {
 		img = folderResize(img, h, w)
 	}
 	folderPixels(row, img, c)
-	return nil
 }
 
 // folderCanvas returns img, decoded from a file of format whose header

@@ -174,7 +174,7 @@ func (s *Server) heatMap(c *call) error {
 		return err
 	}
 	if !s.images() {
-		return &apiError{Status: http.StatusNotFound, Field: "path", Message: fmt.Sprintf("the model's %d inputs are not the pixels of a square image; GET /v1/anomalies says what to blame", s.model.Config.Input)}
+		return &apiError{Status: http.StatusNotFound, Field: "path", Message: fmt.Sprintf("the model's %d inputs are not the pixels of an image; GET /v1/anomalies says what to blame", s.model.Config.Input)}
 	}
 	if err := c.work(false, ""); err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/govae/vae/nn"
 	"github.com/govae/vae/run"
 	"github.com/govae/vae/server"
 	"github.com/govae/vae/vae"
@@ -526,5 +527,41 @@ func TestExplorerClassPicker(t *testing.T) {
 	br.poll("the origin decoded again", `document.getElementById("decoded").dataset.class === "7"`)
 	if after := br.brightness("decoded"); after == before {
 		t.Errorf("the decoded image's brightness %v did not change with the class", after)
+	}
+}
+
+// A colour model's images are drawn in colour: the decoded image's planes
+// are its red, green and blue.
+func TestExplorerColourInBrowser(t *testing.T) {
+	if findBrowser() == "" {
+		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the explorer's browser test needs one (Debian: apt-get install chromium)")
+	}
+	m, err := vae.New(vae.Config{Input: 3 * 64, Image: []int{3, 8, 8}, Encoder: []string{"conv4s2", "dense8"}, Decoder: []string{"dense8"}, Latent: 2},
+		rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Decoder[len(m.Decoder)-1].(*nn.Dense).B.Value[:64] { // a red image at the origin
+		m.Decoder[len(m.Decoder)-1].(*nn.Dense).B.Value[i] = 5
+	}
+	h, err := server.New(server.Options{Model: m, Test: tinySet(100, 3*64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t, h)
+	br.ready()
+	br.poll("the origin decoded", `document.getElementById("decoded").dataset.z === "0,0"`)
+	red := br.eval("red over green of #decoded", `(() => {
+		const c = document.getElementById("decoded");
+		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let r = 0, g = 0;
+		for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; }
+		return r / Math.max(1, g);
+	})()`)
+	if !(red > 1.5) {
+		t.Errorf("the decoded image's red is %.3g× its green, want a red image (> 1.5×)", red)
+	}
+	if w := br.eval("the decoded canvas's width", `document.getElementById("decoded").width`); w != 8 {
+		t.Errorf("the decoded canvas is %v pixels wide, want the model's 8", w)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/govae/vae/budget"
+	"github.com/govae/vae/dataset"
 )
 
 // maxImageSide and maxImagePixels bound the size of an uploaded PNG, so that
@@ -129,17 +130,29 @@ func decodeBytes(cfg image.Config) int64 {
 }
 
 // decode decodes the images, one at a time, each made grayscale (luminance
-// times alpha: transparent is black), scaled to h×w and turned into pixels
-// in [0, 1], or 1 − that with invert. It stops between two images when ctx
-// is done.
-func (f *imageForm) decode(ctx context.Context, h, w int) ([]float32, error) {
-	x := make([]float32, 0, len(f.files)*h*w)
+// times alpha: transparent is black) for c = 1 or RGB for c = 3 (as an image
+// folder's examples are read, dataset.Pixels), scaled to h×w and turned into
+// pixels in [0, 1], or 1 − that with invert. It stops between two images
+// when ctx is done.
+func (f *imageForm) decode(ctx context.Context, c, h, w int) ([]float32, error) {
+	x := make([]float32, 0, len(f.files)*c*h*w)
 	err := eachChunk(ctx, len(f.files), 1, func(i, _ int) error {
 		img, err := png.Decode(bytes.NewReader(f.files[i]))
 		if err != nil {
 			return badRequest(fmt.Sprintf("image[%d]", i), "corrupt PNG: %v", err)
 		}
-		x = appendPixels(x, img, h, w, f.invert)
+		if c == 1 {
+			x = appendPixels(x, img, h, w, f.invert)
+			return nil
+		}
+		row := x[len(x) : len(x)+c*h*w]
+		dataset.Pixels(row, img, c, h, w)
+		if f.invert {
+			for j, v := range row {
+				row[j] = 1 - v
+			}
+		}
+		x = x[:len(x)+len(row)]
 		return nil
 	})
 	return x, err

@@ -199,7 +199,7 @@ type Info struct {
 type Server struct {
 	opts       Options
 	model      *vae.Model
-	h, w       int // image shape of the model's input
+	c, h, w    int // image shape of the model's input: channels, height, width
 	mux        *http.ServeMux
 	hosts      hostGuard
 	inFlight   chan struct{} // slots of the requests computing, MaxInFlight
@@ -276,7 +276,12 @@ func New(opts Options) (*Server, error) {
 		metrics:    newMetrics(),
 		log:        opts.Logger,
 	}
-	s.h, s.w = run.ImageShape(opts.Model.Config.Input)
+	s.c, s.h, s.w = 1, 0, 0
+	if im := opts.Model.Config.Image; len(im) == 3 {
+		s.c, s.h, s.w = im[0], im[1], im[2]
+	} else {
+		s.h, s.w = run.ImageShape(opts.Model.Config.Input)
+	}
 	if opts.Model.Table != nil {
 		tab, err := newTableCodec(opts.Model)
 		if err != nil {
@@ -537,7 +542,7 @@ func (c *call) values(b *batch) ([]float32, error) {
 	if b.images == nil {
 		return b.x, nil
 	}
-	return b.images.decode(c.ctx, c.s.h, c.s.w)
+	return b.images.decode(c.ctx, c.s.c, c.s.h, c.s.w)
 }
 
 // inputs reads the inputs of a request: the field "inputs" of a JSON body,
@@ -563,8 +568,8 @@ func (c *call) inputs(extra ...string) (*batch, error) {
 		if s.tab != nil {
 			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: "the model was trained on a table; send rows, as JSON or text/csv"}
 		}
-		if s.h*s.w != s.model.Config.Input || s.h == 1 {
-			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: fmt.Sprintf("the model's input (%d values) is not a square image; send JSON", s.model.Config.Input)}
+		if s.c*s.h*s.w != s.model.Config.Input || s.h == 1 {
+			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "image", Message: fmt.Sprintf("the model's input (%d values) is not an image (a square number of pixels, or the image shape of a convolutional model); send JSON", s.model.Config.Input)}
 		}
 		f, err := readImageForm(c.body, c.boundary, s.opts.MaxBatch, extra...)
 		if err != nil {
@@ -939,14 +944,15 @@ type ModelResponse struct {
 
 // ImageSize is the shape of the model's input as an image.
 type ImageSize struct {
-	Rows int `json:"rows"`
-	Cols int `json:"cols"`
+	Rows     int `json:"rows"`
+	Cols     int `json:"cols"`
+	Channels int `json:"channels"` // 1 (gray) or 3 (RGB, one plane after the other)
 }
 
 func (s *Server) modelInfo(c *call) error {
 	resp := ModelResponse{Config: s.model.Config, Architecture: s.model.Config.String(), Info: s.opts.Info}
 	if s.h > 1 {
-		resp.Image = &ImageSize{s.h, s.w}
+		resp.Image = &ImageSize{s.h, s.w, s.c}
 	}
 	if s.test != nil {
 		resp.TestPoints = s.test.set.N

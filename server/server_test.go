@@ -778,3 +778,39 @@ func TestConditionalDecode(t *testing.T) {
 		}
 	}
 }
+
+// A colour model (Config.Image of 3 channels) says its shape, reads an
+// uploaded PNG as its red, green and blue planes, and draws a test
+// example's heat map at its height and width.
+func TestColourModel(t *testing.T) {
+	m, err := vae.New(vae.Config{Input: 3 * 8 * 8, Image: []int{3, 8, 8}, Encoder: []string{"conv4s2", "dense8"}, Decoder: []string{"dense8"}, Latent: 2},
+		rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := newServer(t, server.Options{Model: m, Test: tinySet(4, 3*64)})
+	info := get[server.ModelResponse](t, ts, "/v1/model")
+	if info.Image == nil || *info.Image != (server.ImageSize{Rows: 8, Cols: 8, Channels: 3}) {
+		t.Errorf("GET /v1/model: image %+v, want 8×8 of 3 channels", info.Image)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+	want := make([]float32, 3*64)
+	for i := range 64 {
+		r, g, b := uint8(4*i), uint8(255-4*i), uint8(17*(i%8))
+		img.Set(i%8, i/8, color.NRGBA{r, g, b, 255})
+		want[i], want[64+i], want[128+i] = float32(r)/255, float32(g)/255, float32(b)/255
+	}
+	wantMean, _, _ := m.Encode(want)
+	ct, body := form(t, "image", pngOf(t, img))
+	r := do(t, ts, "POST", "/v1/encode", ct, body)
+	var enc struct{ Mean matrix }
+	if err := json.Unmarshal(r.body, &enc); err != nil || r.status != 200 {
+		t.Fatalf("encode colour PNG: %d %s", r.status, r.body)
+	}
+	equalRows(t, "encode colour PNG", enc.Mean, wantMean, 2)
+	r = do(t, ts, "GET", "/v1/points/0/heat.png", "", nil)
+	heat, err := png.Decode(bytes.NewReader(r.body))
+	if err != nil || r.status != 200 || heat.Bounds().Dx() != 8 || heat.Bounds().Dy() != 8 {
+		t.Errorf("heat map of a colour model: %d, %v, %v", r.status, err, heat)
+	}
+}

@@ -18,7 +18,7 @@ const state = {
   model: null,     // GET /v1/model
   pts: null,       // GET /v1/points
   L: 0,            // latent size
-  rows: 0, cols: 0, // image shape
+  rows: 0, cols: 0, channels: 1, // image shape (3 channels: RGB planes)
   proj: { kind: "dims", x: 0, y: 1 },
   px: null, py: null, // projected test points
   view: { cx: 0, cy: 0, scale: 60 }, // map units at the centre, pixels per unit
@@ -67,9 +67,11 @@ function showError(e) {
 
 // ---- images ----
 
-// paint draws images (rows of pixels in [0, 1]) side by side on canvas.
+// paint draws images (rows of pixels in [0, 1]; a colour image's red,
+// green and blue planes one after the other) side by side on canvas.
 function paint(canvas, images, perRow) {
-  const { rows: h, cols: w } = state;
+  const { rows: h, cols: w, channels: c } = state;
+  const plane = c === 3 ? h * w : 0;
   perRow = perRow || images.length;
   const nr = Math.ceil(images.length / perRow);
   canvas.width = w * perRow;
@@ -80,9 +82,11 @@ function paint(canvas, images, perRow) {
     const ox = (k % perRow) * w, oy = Math.floor(k / perRow) * h;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        const v = Math.round(255 * px[y * w + x]);
+        const i = y * w + x;
         const o = 4 * ((oy + y) * canvas.width + ox + x);
-        img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+        img.data[o] = Math.round(255 * px[i]);
+        img.data[o + 1] = Math.round(255 * px[plane + i]);
+        img.data[o + 2] = Math.round(255 * px[2 * plane + i]);
         img.data[o + 3] = 255;
       }
     }
@@ -551,7 +555,8 @@ function drawingToInput() {
       if (sx >= 0 && sx < w && sy >= 0 && sy < h) out[y * w + x] = px[4 * (sy * w + sx)] / 255;
     }
   }
-  return out;
+  // a colour model reads the drawing as white ink in each of its planes
+  return state.channels === 3 ? out.concat(out, out) : out;
 }
 
 // analyse encodes, reconstructs and scores one input (a JSON body, or a
@@ -869,6 +874,7 @@ async function start() {
     state.L = model.config.latent;
     state.rows = model.image ? model.image.rows : 1;
     state.cols = model.image ? model.image.cols : model.config.input;
+    state.channels = model.image ? model.image.channels : 1;
     state.table = model.table || null;
     const last = (model.metrics || []).at(-1);
     const tab = state.table ? `, a table of ${state.table.columns.length} columns` +
