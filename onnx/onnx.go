@@ -157,15 +157,12 @@ func (g *graph) maskedInput(x string, parts []vae.Part) string {
 	}
 	g.int64s("parts.first", first)
 	g.int64s("parts.of_column", partOf)
-	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
-		Name: proto.String("parts.zero"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{0},
-	})
 	axis1 := []*onnxpb.AttributeProto{intAttr("axis", 1)}
 	g.node("Gather", []string{x, "parts.first"}, "parts.first_values", axis1)
 	g.node("IsNaN", []string{"parts.first_values"}, "parts.missing", nil)
 	g.node("Cast", []string{"parts.missing"}, "parts.indicators", []*onnxpb.AttributeProto{intAttr("to", int64(onnxpb.TensorProto_FLOAT))})
 	g.node("Gather", []string{"parts.missing", "parts.of_column"}, "parts.missing_columns", axis1)
-	g.node("Where", []string{"parts.missing_columns", "parts.zero", x}, "parts.zeroed", nil)
+	g.node("Where", []string{"parts.missing_columns", g.scalar("parts.zero", onnxpb.TensorProto_FLOAT, 0), x}, "parts.zeroed", nil)
 	g.node("Concat", []string{"parts.zeroed", "parts.indicators"}, "parts.encoder_input", axis1)
 	g.rank["parts.encoder_input"] = 2
 	return "parts.encoder_input"
@@ -210,11 +207,12 @@ func (g *graph) int64s(name string, v []int64) {
 type graph struct {
 	g    *onnxpb.GraphProto
 	rank map[string]int
-	n    int // for unique value names
+	has  map[string]bool // shared initializers added
+	n    int             // for unique value names
 }
 
 func newGraph(name string) *graph {
-	return &graph{g: &onnxpb.GraphProto{Name: proto.String(name)}, rank: map[string]int{}}
+	return &graph{g: &onnxpb.GraphProto{Name: proto.String(name)}, rank: map[string]int{}, has: map[string]bool{}}
 }
 
 // classInput adds a conditional model's second input, "class" [N], each
@@ -318,6 +316,23 @@ func (g *graph) node(op string, in []string, out string, attrs []*onnxpb.Attribu
 	g.g.Node = append(g.g.Node, &onnxpb.NodeProto{
 		OpType: proto.String(op), Name: proto.String(out), Input: in, Output: []string{out}, Attribute: attrs,
 	})
+}
+
+// scalar returns the name of a scalar initializer of type t (FLOAT or
+// DOUBLE), adding it the first time.
+func (g *graph) scalar(name string, t onnxpb.TensorProto_DataType, v float64) string {
+	if g.has[name] {
+		return name
+	}
+	g.has[name] = true
+	c := &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(t))}
+	if t == onnxpb.TensorProto_DOUBLE {
+		c.DoubleData = []float64{v}
+	} else {
+		c.FloatData = []float32{float32(v)}
+	}
+	g.g.Initializer = append(g.g.Initializer, c)
+	return name
 }
 
 // init adds a float32 initializer of the given shape.

@@ -35,10 +35,7 @@ func Preprocess(m *vae.Model) ([]byte, error) {
 		return nil, fmt.Errorf("onnx: the model has no table schema to preprocess with")
 	}
 	g := newGraph("preprocess")
-	g.g.Initializer = append(g.g.Initializer,
-		&onnxpb.TensorProto{Name: proto.String("nan"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{float32(math.NaN())}},
-		&onnxpb.TensorProto{Name: proto.String("zero"), DataType: proto.Int32(int32(onnxpb.TensorProto_DOUBLE)), DoubleData: []float64{0}},
-	)
+	nan := math.NaN()
 	var cols []string
 	for i, f := range s.Features() {
 		c := s.Columns[f.Column]
@@ -50,20 +47,18 @@ func Preprocess(m *vae.Model) ([]byte, error) {
 			x := c.Name
 			if f.Type == table.Positive {
 				g.node("Log", []string{x}, name+".log", nil)
-				g.node("Greater", []string{x, "zero"}, name+".positive", nil)
-				g.node("Where", []string{name + ".positive", name + ".log", "nan.double"}, name+".logs", nil)
+				g.node("Greater", []string{x, g.scalar("zero", onnxpb.TensorProto_DOUBLE, 0)}, name+".positive", nil)
+				g.node("Where", []string{name + ".positive", name + ".log", g.scalar("nan.double", onnxpb.TensorProto_DOUBLE, nan)}, name+".logs", nil)
 				x = name + ".logs"
 			}
-			g.doubles(name+".mean", c.Mean)
-			g.doubles(name+".std", c.Std)
-			g.node("Sub", []string{x, name + ".mean"}, name+".centred", nil)
-			g.node("Div", []string{name + ".centred", name + ".std"}, name+".standard", nil)
+			g.node("Sub", []string{x, g.scalar(name+".mean", onnxpb.TensorProto_DOUBLE, c.Mean)}, name+".centred", nil)
+			g.node("Div", []string{name + ".centred", g.scalar(name+".std", onnxpb.TensorProto_DOUBLE, c.Std)}, name+".standard", nil)
 			g.node("Cast", []string{name + ".standard"}, out, []*onnxpb.AttributeProto{intAttr("to", int64(onnxpb.TensorProto_FLOAT))})
 		case table.Binary:
 			g.g.Input = append(g.g.Input, tensorInfo(c.Name, onnxpb.TensorProto_STRING, 1))
 			values := []float32{0, 1}[:len(c.Categories)]
 			g.mlNode("LabelEncoder", c.Name, out,
-				stringsAttr("keys_strings", c.Categories), floatsAttr("values_floats", values...), floatAttr("default_float", float32(math.NaN())))
+				stringsAttr("keys_strings", c.Categories), floatsAttr("values_floats", values...), floatAttr("default_float", float32(nan)))
 		case table.Categorical:
 			g.g.Input = append(g.g.Input, tensorInfo(c.Name, onnxpb.TensorProto_STRING, 1))
 			index := make([]int64, len(c.Categories))
@@ -77,24 +72,15 @@ func Preprocess(m *vae.Model) ([]byte, error) {
 			g.node("Cast", []string{name + ".is"}, name+".onehot", []*onnxpb.AttributeProto{intAttr("to", int64(onnxpb.TensorProto_FLOAT))})
 			g.int64s(name+".none", []int64{0})
 			g.node("Less", []string{name + ".index", name + ".none"}, name+".missing", nil)
-			g.node("Where", []string{name + ".missing", "nan", name + ".onehot"}, out, nil)
+			g.node("Where", []string{name + ".missing", g.scalar("nan", onnxpb.TensorProto_FLOAT, nan), name + ".onehot"}, out, nil)
 		default:
 			return nil, fmt.Errorf("onnx: column %s: type %q is not exported", c.Name, f.Type)
 		}
 		cols = append(cols, out)
 	}
-	g.g.Initializer = append(g.g.Initializer,
-		&onnxpb.TensorProto{Name: proto.String("nan.double"), DataType: proto.Int32(int32(onnxpb.TensorProto_DOUBLE)), DoubleData: []float64{math.NaN()}})
 	g.node("Concat", cols, "x", []*onnxpb.AttributeProto{intAttr("axis", 1)})
 	g.output("x", m.Config.Input)
 	return g.model(&onnxpb.OperatorSetIdProto{Domain: proto.String("ai.onnx.ml"), Version: proto.Int64(MLOpset)})
-}
-
-// doubles adds a float64 scalar initializer.
-func (g *graph) doubles(name string, v float64) {
-	g.g.Initializer = append(g.g.Initializer, &onnxpb.TensorProto{
-		Name: proto.String(name), DataType: proto.Int32(int32(onnxpb.TensorProto_DOUBLE)), DoubleData: []float64{v},
-	})
 }
 
 // mlNode adds a node of the ai.onnx.ml domain.
