@@ -141,25 +141,26 @@ func (f *imageForm) decode(ctx context.Context, c, h, w int) ([]float32, error) 
 		if err != nil {
 			return badRequest(fmt.Sprintf("image[%d]", i), "corrupt PNG: %v", err)
 		}
-		if c == 1 {
-			x = appendPixels(x, img, h, w, f.invert)
-			return nil
-		}
-		row := x[len(x) : len(x)+c*h*w]
-		dataset.Pixels(row, img, c, h, w)
-		if f.invert {
-			for j, v := range row {
-				row[j] = 1 - v
-			}
-		}
-		x = x[:len(x)+len(row)]
+		x = appendPixels(x, img, c, h, w, f.invert)
 		return nil
 	})
 	return x, err
 }
 
-// appendPixels appends img as h×w grayscale pixels in [0, 1] to dst.
-func appendPixels(dst []float32, img image.Image, h, w int, invert bool) []float32 {
+// appendPixels appends img as h×w pixels in [0, 1] to dst: grayscale for
+// c = 1, else c planes as an image folder's examples are read
+// (dataset.Pixels); 1 − each with invert.
+func appendPixels(dst []float32, img image.Image, c, h, w int, invert bool) []float32 {
+	if c != 1 {
+		row := dst[len(dst) : len(dst)+c*h*w]
+		dataset.Pixels(row, img, c, h, w)
+		if invert {
+			for j, v := range row {
+				row[j] = 1 - v
+			}
+		}
+		return dst[:len(dst)+len(row)]
+	}
 	// image.Gray takes luminance of alpha-premultiplied colour: a
 	// transparent pixel is black, as MNIST's background.
 	b := img.Bounds()

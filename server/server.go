@@ -276,10 +276,10 @@ func New(opts Options) (*Server, error) {
 		metrics:    newMetrics(),
 		log:        opts.Logger,
 	}
-	s.c, s.h, s.w = 1, 0, 0
 	if im := opts.Model.Config.Image; len(im) == 3 {
 		s.c, s.h, s.w = im[0], im[1], im[2]
 	} else {
+		s.c = 1
 		s.h, s.w = run.ImageShape(opts.Model.Config.Input)
 	}
 	if opts.Model.Table != nil {
