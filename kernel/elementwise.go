@@ -313,6 +313,30 @@ func Sigmoid(y, x []float32) {
 	}
 }
 
+// ReLU writes max(x, 0) into y element-wise (y may alias x, and must be at
+// least as long): +0 for x ≤ 0 (−0 included), NaN for NaN, as Go's max.
+func ReLU(y, x []float32) {
+	y = y[:len(x)]
+	done := reluVec(y, x)
+	for i := done; i < len(x); i++ {
+		y[i] = max(x[i], 0)
+	}
+}
+
+// ReLUBackward writes ReLU's input gradient into dx given dy and the output
+// y = ReLU(x): dy where y is non-zero (positive or NaN), else +0. dx may
+// alias dy; both must be at least as long as y.
+func ReLUBackward(dx, dy, y []float32) {
+	dy, dx = dy[:len(y)], dx[:len(y)]
+	done := reluBackwardVec(dx, dy, y)
+	for i := done; i < len(y); i++ {
+		// Branch-free: ReLU's active pattern is data, not predictable. y is
+		// +0 or not, and mask is all ones exactly when its bits are non-zero.
+		mask := uint32(int32(-math.Float32bits(y[i])) >> 31)
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & mask)
+	}
+}
+
 // AllIn reports whether every value of x is in [lo, hi]; NaN is in no
 // range. With lo and hi the most negative and the largest float32 it tells
 // whether x is all finite. It checks the inputs of every pass at a few

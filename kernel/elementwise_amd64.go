@@ -113,6 +113,49 @@ func unaryVec(y, x []float32, f512, f256 func(n int, y, x *float32, c *[nEwConst
 	return n
 }
 
+// relu512 and relu256 run ReLU over n elements, n a multiple of 16 or 8;
+// reluBackward512 and reluBackward256 run ReLUBackward.
+//
+//go:noescape
+func relu512(n int, y, x *float32)
+
+//go:noescape
+func relu256(n int, y, x *float32)
+
+//go:noescape
+func reluBackward512(n int, dx, dy, y *float32)
+
+//go:noescape
+func reluBackward256(n int, dx, dy, y *float32)
+
+func reluVec(y, x []float32) int {
+	n := vecLen(len(x))
+	if n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	if ewLevel == ewAVX512 {
+		relu512(n, &y[0], &x[0])
+	} else {
+		relu256(n, &y[0], &x[0])
+	}
+	return n
+}
+
+func reluBackwardVec(dx, dy, y []float32) int {
+	n := vecLen(len(y))
+	if n == 0 {
+		return 0
+	}
+	_, _ = dx[n-1], dy[n-1]
+	if ewLevel == ewAVX512 {
+		reluBackward512(n, &dx[0], &dy[0], &y[0])
+	} else {
+		reluBackward256(n, &dx[0], &dy[0], &y[0])
+	}
+	return n
+}
+
 // allIn256 reports whether the n values at x, n a multiple of 8, are all
 // in [lo, hi] (NaN is not).
 //

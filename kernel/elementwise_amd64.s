@@ -518,3 +518,87 @@ allin_done:
 	SETEQ ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func relu512(n int, y, x *float32)
+// y = max(x, 0) + 0: VMAXPS returns its second source, x, when either is
+// NaN, so NaN stays NaN; adding +0 turns max's −0 (for x = −0) into +0.
+TEXT ·relu512(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), CX
+	MOVQ   y+8(FP), DI
+	MOVQ   x+16(FP), SI
+	VPXORD Z1, Z1, Z1
+	XORQ   BX, BX
+relu512loop:
+	CMPQ    BX, CX
+	JGE     relu512done
+	VMOVUPS (SI)(BX*4), Z0
+	VMAXPS  Z0, Z1, Z0
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)(BX*4)
+	ADDQ    $16, BX
+	JMP     relu512loop
+relu512done:
+	VZEROUPPER
+	RET
+
+// func relu256(n int, y, x *float32)
+TEXT ·relu256(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), CX
+	MOVQ   y+8(FP), DI
+	MOVQ   x+16(FP), SI
+	VXORPS Y1, Y1, Y1
+	XORQ   BX, BX
+relu256loop:
+	CMPQ    BX, CX
+	JGE     relu256done
+	VMOVUPS (SI)(BX*4), Y0
+	VMAXPS  Y0, Y1, Y0
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     relu256loop
+relu256done:
+	VZEROUPPER
+	RET
+
+// func reluBackward512(n int, dx, dy, y *float32)
+// dx = dy where y's bits are non-zero, else +0.
+TEXT ·reluBackward512(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dx+8(FP), DI
+	MOVQ dy+16(FP), SI
+	MOVQ y+24(FP), DX
+	XORQ BX, BX
+relub512loop:
+	CMPQ      BX, CX
+	JGE       relub512done
+	VMOVUPS   (DX)(BX*4), Z0
+	VPTESTMD  Z0, Z0, K1
+	VMOVUPS.Z (SI)(BX*4), K1, Z1
+	VMOVUPS   Z1, (DI)(BX*4)
+	ADDQ      $16, BX
+	JMP       relub512loop
+relub512done:
+	VZEROUPPER
+	RET
+
+// func reluBackward256(n int, dx, dy, y *float32)
+TEXT ·reluBackward256(SB), NOSPLIT, $0-32
+	MOVQ    n+0(FP), CX
+	MOVQ    dx+8(FP), DI
+	MOVQ    dy+16(FP), SI
+	MOVQ    y+24(FP), DX
+	VPXOR   Y2, Y2, Y2
+	XORQ    BX, BX
+relub256loop:
+	CMPQ     BX, CX
+	JGE      relub256done
+	VMOVUPS  (DX)(BX*4), Y0
+	VPCMPEQD Y2, Y0, Y0 // all ones where y is +0
+	VANDNPS  (SI)(BX*4), Y0, Y1
+	VMOVUPS  Y1, (DI)(BX*4)
+	ADDQ     $8, BX
+	JMP      relub256loop
+relub256done:
+	VZEROUPPER
+	RET

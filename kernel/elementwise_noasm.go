@@ -14,3 +14,9 @@ func sigmoidVec(y, x []float32) int { return 0 }
 func tanhVec(y, x []float32) int { return 0 }
 
 func allInVec(x []float32, lo, hi float32) (int, bool) { return 0, true }
+
+func reluVec(y, x []float32) int { return 0 }
+
+func reluBackwardVec(dx, dy, y []float32) int { return 0 }
+
+func tapVec(t *Tap, dst, src []float32, scatter bool) bool { return false }

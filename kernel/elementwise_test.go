@@ -395,6 +395,60 @@ func TestTanh(t *testing.T) {
 	}
 }
 
+// ReLU and its backward pass at every level against Go's max and the
+// definition, on lengths that leave every tail, with −0, NaN and ±Inf, and
+// aliased.
+func TestReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45}
+	for _, lv := range ewLevels() {
+		withLevel(lv, func() {
+			for n := range 40 {
+				x, dy := make([]float32, n), make([]float32, n)
+				for i := range x {
+					x[i], dy[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+					if r.IntN(4) == 0 {
+						x[i] = special[r.IntN(len(special))]
+					}
+				}
+				y, dx := make([]float32, n), make([]float32, n)
+				ReLU(y, x)
+				ReLUBackward(dx, dy, y)
+				for i, v := range x {
+					want, wantD := max(v, 0), float32(0)
+					if v > 0 || v != v {
+						wantD = dy[i]
+					}
+					if math.Float32bits(y[i]) != math.Float32bits(want) && !(v != v && y[i] != y[i]) {
+						t.Errorf("%s n %d: ReLU(%g) = %g, want %g", ewNames[lv], n, v, y[i], want)
+					}
+					if math.Float32bits(dx[i]) != math.Float32bits(wantD) {
+						t.Errorf("%s n %d: ReLU'(%g)·%g = %g, want %g", ewNames[lv], n, v, dy[i], dx[i], wantD)
+					}
+				}
+				ReLU(x, x) // aliasing
+				ReLUBackward(dy, dy, x)
+				if !equalBits(x, y) || !equalBits(dy, dx) {
+					t.Errorf("%s n %d: aliased results differ", ewNames[lv], n)
+				}
+			}
+		})
+	}
+}
+
+// equalBits reports whether a and b hold the same bits.
+func equalBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func BenchmarkTanh(b *testing.B) {
 	const n = 20 * 800 // a batch of 20 through Burda et al.'s four hidden layers of 200
 	x, y := make([]float32, n), make([]float32, n)

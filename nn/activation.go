@@ -32,9 +32,7 @@ func (a Activation) Valid() error {
 func (a Activation) Forward(y, x []float32) {
 	switch a {
 	case ReLU:
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		kernel.ReLU(y, x)
 	case Tanh:
 		kernel.Tanh(y, x) // vectorised, within 4 ulp
 	case Softplus:
@@ -53,15 +51,7 @@ func (a Activation) Forward(y, x []float32) {
 func (a Activation) Backward(dx, dy, x, y []float32) {
 	switch a {
 	case ReLU:
-		// Branch-free: ReLU's active pattern is data, not predictable. y is
-		// +0 or positive, so y > 0 exactly when its bits are non-zero, and
-		// mask is then all ones.
-		dy = dy[:len(y)]
-		dx = dx[:len(y)]
-		for i, v := range y {
-			mask := uint32(int32(-math.Float32bits(v)) >> 31)
-			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & mask)
-		}
+		kernel.ReLUBackward(dx, dy, y)
 	case Tanh:
 		for i, v := range y {
 			dx[i] = dy[i] * (1 - v*v)

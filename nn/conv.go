@@ -18,8 +18,8 @@ type Padding struct{ Top, Bottom, Left, Right int }
 // with x zero outside the image. Activations are NCHW: x is [n, In, InH, InW]
 // and y [n, Out, OutH, OutW], row-major, and W is stored [Out, In, KH, KW],
 // PyTorch's layout, so weights move between the two unchanged. The products
-// go through kernel.Gemm on im2col columns, with as many images of the batch
-// per product as fit 256 KiB of columns (so that they stay in cache).
+// go through kernel.Gemm on im2col columns (kernel.Tap), with as many images
+// of the batch per product as fit 1 MiB of columns (a Zen 4 core's L2 cache).
 //
 // NewConv2D's symmetric pad is PyTorch's padding. For the Keras example's
 // encoder, Conv2D(32, 3, strides=2, padding="same") on 28×28 and then on
@@ -304,7 +304,7 @@ type Workspace struct{ col, tmp []float32 }
 
 // colBudget is the most floats of im2col columns a chunk of the batch
 // takes, unless one image needs more.
-const colBudget = 1 << 16
+const colBudget = 1 << 18
 
 // chunk returns how many images go into one product, and the Workspace for
 // that many.
@@ -390,54 +390,31 @@ func (g convGeom) backward(dw, dimg, dgrid, grid, img, w []float32, n int, ws *W
 // [c·kh·kw, m·gh·gw], whose row (c, p, q) holds, for each image and grid
 // point (i, j), the pixel under kernel tap (p, q), or 0 in the padding. With
 // add false it fills col from img (im2col); with add true it adds col into
-// img (col2im, the transpose).
+// img (col2im, the transpose). Each tap's m planes are one kernel.Tap.
 func (g convGeom) patches(col, img []float32, m int, add bool) {
-	gh, gw, h, w, s := g.gh, g.gw, g.h, g.w, g.stride
-	p, hw := gh*gw, h*w
+	p, hw := g.gh*g.gw, g.h*g.w
 	for c := range g.c {
 		for kp := range g.kh {
 			// Grid point (i, j) reads image pixel (i·s + offY, j·s + offX).
 			offY := kp - g.top
-			ilo, ihi := tapSpan(offY, s, h, gh)
+			ilo, ihi := tapSpan(offY, g.stride, g.h, g.gh)
 			for kq := range g.kw {
 				offX := kq - g.left
-				jlo, jhi := tapSpan(offX, s, w, gw)
-				if jlo == jhi {
-					ilo, ihi = 0, 0 // no column of the grid sees the image
+				jlo, jhi := tapSpan(offX, g.stride, g.w, g.gw)
+				t := kernel.Tap{
+					Planes: m, PlaneStride: g.c * hw, Rows: g.gh, Cols: g.gw,
+					RowLo: ilo, RowHi: ihi, ColLo: jlo, ColHi: jhi,
+					RowStride: g.stride * g.w, Stride: g.stride,
 				}
 				row := col[((c*g.kh+kp)*g.kw+kq)*m*p:][:m*p]
-				for b := range m {
-					dst, src := row[b*p:][:p], img[(b*g.c+c)*hw:][:hw]
-					if !add { // the padding: the rows and columns outside the spans
-						clear(dst[:ilo*gw])
-						clear(dst[ihi*gw:])
-					}
-					for i := ilo; i < ihi; i++ {
-						r := dst[i*gw : (i+1)*gw]
-						x0 := (i*s+offY)*w + jlo*s + offX
-						d := r[jlo:jhi]
-						sv := src[x0 : x0+(len(d)-1)*s+1] // the pixels of d, s apart
-						switch {
-						case add && s == 1:
-							for j, v := range d {
-								sv[j] += v
-							}
-						case add:
-							for j, v := range d {
-								sv[j*s] += v
-							}
-						case s == 1:
-							clear(r[:jlo])
-							copy(d, sv)
-							clear(r[jhi:])
-						default:
-							clear(r[:jlo])
-							for j := range d {
-								d[j] = sv[j*s]
-							}
-							clear(r[jhi:])
-						}
-					}
+				var src []float32 // the pixel of point (ilo, jlo) on, when the span is not empty
+				if ilo < ihi && jlo < jhi {
+					src = img[c*hw+(ilo*g.stride+offY)*g.w+jlo*g.stride+offX:]
+				}
+				if add {
+					t.ScatterAdd(src, row)
+				} else {
+					t.Gather(row, src)
 				}
 			}
 		}
