@@ -17,21 +17,28 @@ const (
 	// epochs at lr·10^(−i/7) for i = 0…7, 3280 epochs in all, and the last
 	// rate after that.
 	Burda Schedule = "burda"
+	// Cosine anneals the rate along half a cosine over the run's epochs,
+	// lr·(1 + cos(π·epoch/epochs))/2, from lr at the first epoch towards 0
+	// at the last (Loshchilov & Hutter 2017, without restarts).
+	Cosine Schedule = "cosine"
 )
 
 // Validate reports an unknown schedule; the empty one is Constant.
 func (s Schedule) Validate() error {
 	switch s {
-	case "", Constant, Burda:
+	case "", Constant, Burda, Cosine:
 		return nil
 	}
-	return fmt.Errorf("optim: unknown schedule %q (want %q or %q)", s, Constant, Burda)
+	return fmt.Errorf("optim: unknown schedule %q (want %q, %q or %q)", s, Constant, Burda, Cosine)
 }
 
-// LR returns the learning rate of epoch (counted from 0) under schedule s
-// with base rate lr.
-func (s Schedule) LR(lr float64, epoch int) float64 {
-	if s != Burda {
+// LR returns the learning rate of epoch (counted from 0) of a run of
+// epochs under schedule s with base rate lr.
+func (s Schedule) LR(lr float64, epoch, epochs int) float64 {
+	switch {
+	case s == Cosine && epochs > 0:
+		return lr * (1 + math.Cos(math.Pi*float64(epoch)/float64(epochs))) / 2
+	case s != Burda:
 		return lr
 	}
 	i, end := 0, 1

@@ -39,7 +39,8 @@ type TrainOptions struct {
 	// the collapse of the posterior onto the prior early in training.
 	WarmupEpochs int `json:"warmup_epochs,omitempty" yaml:"warmup_epochs,omitempty"`
 	// Schedule sets the learning rate of each epoch from Optim.LR:
-	// "constant" (default) or "burda" (optim.Burda).
+	// "constant" (default), "burda" (optim.Burda) or "cosine" (optim.Cosine,
+	// over Epochs).
 	Schedule optim.Schedule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 	// Validation, if positive, holds out that many examples from the end of
 	// the training set: they are not trained on, and their loss after every
@@ -340,7 +341,7 @@ func (m *Model) Train(ctx context.Context, train, test *dataset.Set, opts TrainO
 	eps := make([]float32, bs*K*L) // [bs·K, L]
 	for pr.Epoch < opts.Epochs && !pr.Stopped {
 		epochStart := time.Now()
-		opt.SetLR(opts.Schedule.LR(baseLR, pr.Epoch))
+		opt.SetLR(opts.Schedule.LR(baseLR, pr.Epoch, opts.Epochs))
 		data.shuffle(pr.Epoch)
 		for ; pr.Batch < batches; pr.Batch++ {
 			if err := ctx.Err(); err != nil {

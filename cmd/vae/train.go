@@ -165,7 +165,7 @@ given on the command line win over it.`,
 	f.Float64Var(&s.Train.Beta, "beta", 1, "weight β of the KL term (β-VAE)")
 	f.StringVar(&s.Train.Objective, "objective", "", "elbo (default), or iwae: the importance-weighted bound of --samples draws")
 	f.IntVar(&s.Train.Samples, "samples", 1, "draws of z per image and step")
-	f.StringVar((*string)(&s.Train.Schedule), "schedule", "", "learning-rate schedule: constant (default) or burda (3^i epochs at lr·10^(−i/7), i = 0…7)")
+	f.StringVar((*string)(&s.Train.Schedule), "schedule", "", "learning-rate schedule: constant (default), burda (3^i epochs at lr·10^(−i/7), i = 0…7) or cosine (lr·(1+cos(π·epoch/epochs))/2)")
 	f.IntVar(&s.Train.Validation, "validation", 0, "hold out this many training examples; the best epoch's model goes to best.safetensors")
 	f.IntVar(&s.Train.Patience, "patience", 0, "stop when the validation loss has not improved for this many epochs")
 	f.IntVar(&s.Train.WarmupEpochs, "warmup-epochs", 0, "ramp β from 0 over this many epochs (KL annealing)")
