@@ -67,11 +67,12 @@ func (t *Tap) ScatterAdd(src, dst []float32) {
 
 func (t *Tap) empty() bool { return t.RowLo >= t.RowHi || t.ColLo >= t.ColHi }
 
-// checkSource panics unless src holds the span's last pixel, and the span
-// lies in the destination plane.
+// checkSource panics unless the span lies in the destination plane, the
+// strides are positive (RowStride and PlaneStride may be 0) and src holds
+// the span's last pixel.
 func (t *Tap) checkSource(src []float32) {
-	if t.RowLo < 0 || t.RowHi > t.Rows || t.ColLo < 0 || t.ColHi > t.Cols || t.Stride <= 0 {
-		panic(fmt.Sprintf("kernel: tap %+v: span outside the plane", *t))
+	if t.RowLo < 0 || t.RowHi > t.Rows || t.ColLo < 0 || t.ColHi > t.Cols || t.Stride <= 0 || t.RowStride < 0 || t.PlaneStride < 0 {
+		panic(fmt.Sprintf("kernel: tap %+v: span outside the plane, or a stride not positive", *t))
 	}
 	last := (t.Planes-1)*t.PlaneStride + (t.RowHi-t.RowLo-1)*t.RowStride + (t.ColHi-t.ColLo-1)*t.Stride
 	if last >= len(src) {
