@@ -103,6 +103,16 @@ type NLLOptions struct {
 	// Progress, if set, is called after each block of inputs with the
 	// number done so far, never by two goroutines at once.
 	Progress func(done, total int)
+
+	// JournalDir, if not empty, is a folder (created if missing) where NLL
+	// keeps the estimates made so far in a file named by what it estimates
+	// (a hash of the model, x, K and Seed), rewritten atomically after
+	// every 1% of the inputs or so. A call killed or cancelled part way
+	// loses at most that much: a later call for the same estimate with the
+	// same JournalDir continues from the file, with the results of one
+	// uninterrupted call. NLL removes the file when it returns its
+	// estimates.
+	JournalDir string
 }
 
 // MaxK bounds the importance samples per input of NLL: 200 times the 5000 of
@@ -141,17 +151,31 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 		return nil, fmt.Errorf("nll: K = %d, want 1 to %d", K, MaxK)
 	}
 
+	if opts.JournalDir != "" {
+		return m.nllJournaled(ctx, x, n, K, opts)
+	}
+	nll := make([]float64, n)
+	if err := m.nllRows(ctx, nll, x, 0, n, K, opts); err != nil {
+		return nil, err
+	}
+	return nll, nil
+}
+
+// nllRows estimates −log p(x) into nll[lo:hi] for the rows lo to hi of x
+// [n, Input], with the threads the machine has; opts.Progress counts from
+// lo.
+func (m *Model) nllRows(ctx context.Context, nll []float64, x []float32, lo, hi, K int, opts NLLOptions) error {
 	// The work comes in units of g whole inputs, whose K samples each are
 	// laid end to end and decoded in blocks of up to chunk rows. Units and
 	// blocks depend on n and K only, so that the results do not depend on
 	// how many workers share the units.
+	D := m.Config.Input
 	g := max(1, m.chunk/K)
-	units := (n + g - 1) / g
-	nll := make([]float64, n)
+	units := (hi - lo + g - 1) / g
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex // guards done, firstErr and calls of opts.Progress
-		done     int
+		done     = lo
 		firstErr error
 		wg       sync.WaitGroup
 	)
@@ -164,17 +188,17 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 				if u >= units {
 					return
 				}
-				lo, hi := u*g, min(n, (u+1)*g)
-				if err := w.run(ctx, nll[lo:hi], x[lo*D:hi*D], lo, opts.Seed); err != nil {
+				a, b := lo+u*g, min(hi, lo+(u+1)*g)
+				if err := w.run(ctx, nll[a:b], x[a*D:b*D], a, opts.Seed); err != nil {
 					mu.Lock()
 					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
 					return
 				}
 				mu.Lock()
-				done += hi - lo
+				done += b - a
 				if opts.Progress != nil {
-					opts.Progress(done, n)
+					opts.Progress(done, len(nll))
 				}
 				mu.Unlock()
 			}
@@ -182,14 +206,14 @@ func (m *Model) NLL(ctx context.Context, x []float32, opts NLLOptions) ([]float6
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, fmt.Errorf("nll: stopped after %d of %d inputs: %w", done, n, firstErr)
+		return fmt.Errorf("nll: stopped after %d of %d inputs: %w", done, len(nll), firstErr)
 	}
-	for i, v := range nll {
+	for i, v := range nll[lo:hi] {
 		if math.IsNaN(v) {
-			return nil, fmt.Errorf("nll: input %d: %w", i, errNotFiniteNLL)
+			return fmt.Errorf("nll: input %d: %w", lo+i, errNotFiniteNLL)
 		}
 	}
-	return nll, nil
+	return nil
 }
 
 // nllWorker holds one goroutine's buffers for NLL.

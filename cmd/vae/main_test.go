@@ -174,6 +174,19 @@ func TestTrainInterruptResume(t *testing.T) {
 		!(ev.NLL > 0 && ev.NLL < ev.ELBO.Loss) || !(ev.NLL_SE > 0) || ev.Active < 1 {
 		t.Errorf("eval --nll --json: exit %d, %+v (%v), stdout %q, stderr %q", code, ev, err, stdout, stderr)
 	}
+	// An interrupted estimate continues from its journal to the same figures.
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	nll := []string{"eval", "--nll", "--k", "50", "--json", "--data-dir", data, model}
+	if code, _, stderr := runVAE(ctxtest.CancelAfter(3), nll...); code != 1 || !strings.Contains(stderr, "kept in") {
+		t.Errorf("interrupted eval --nll: exit %d, stderr %q; want 1 and the estimates kept", code, stderr)
+	}
+	if code, again, stderr := runVAE(context.Background(), nll...); code != 0 || again != stdout {
+		t.Errorf("eval --nll after an interruption: exit %d, stdout %q, want %q (stderr %q)", code, again, stdout, stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "cache", "vae", "nll", "*")); len(left) != 0 {
+		t.Errorf("journals left: %v", left)
+	}
+
 	scores := filepath.Join(dir, "scores.csv")
 	if code, _, stderr := runVAE(context.Background(), "score", "--k", "10", "--data-dir", data, "--out", scores, model); code != 0 {
 		t.Errorf("score: exit %d: %s", code, stderr)

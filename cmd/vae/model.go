@@ -71,7 +71,9 @@ func newEval(stdout, stderr io.Writer, logger *slog.Logger) *cobra.Command {
 reconstruction and KL terms), the number of active latent units (variance of
 the posterior mean over the test set above 0.01) and, with --nll, the
 importance-weighted estimate of the negative log-likelihood −log p(x) in nats
-with K samples per image (Burda et al. 2016), with its standard error.`,
+with K samples per image (Burda et al. 2016), with its standard error. An
+estimate that was interrupted continues where it stopped when the same
+command runs again (its journal is kept in the user cache folder, vae/nll).`,
 		Example: "  vae eval runs/mnist-512-2/model.safetensors\n  vae eval --nll --k 5000 --json runs/pytorch/model.safetensors",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -92,6 +94,7 @@ with K samples per image (Burda et al. 2016), with its standard error.`,
 			if nll {
 				opts.K = k
 				opts.Progress = progress(stderr, test.N, "images")
+				opts.JournalDir = journalDir()
 			}
 			e, err := m.Evaluate(cmd.Context(), test.X, opts)
 			if err != nil {
@@ -212,7 +215,7 @@ heat map of the reconstruction term of each pixel.`,
 			}
 			var nll []float64
 			if k > 0 {
-				nll, err = m.NLL(cmd.Context(), test.X, vae.NLLOptions{K: k, Seed: seed, Progress: progress(stderr, test.N, "images")})
+				nll, err = m.NLL(cmd.Context(), test.X, vae.NLLOptions{K: k, Seed: seed, Progress: progress(stderr, test.N, "images"), JournalDir: journalDir()})
 				if err != nil {
 					return err
 				}
@@ -477,6 +480,16 @@ Observed cells, and columns the model does not use, are written as read.`,
 
 // writeTo runs write on stdout when out is "-", else on the file out
 // (atomically, see atomicfile), and then prints the file's name.
+// journalDir is where NLL keeps the journals of estimates under way: the
+// user cache folder's vae/nll, or none where there is no cache folder.
+func journalDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "vae", "nll")
+}
+
 func writeTo(stdout io.Writer, out string, write func(io.Writer) error) error {
 	if out == "-" {
 		return write(stdout)
