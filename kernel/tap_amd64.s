@@ -22,6 +22,11 @@
 	SUBQ AX, SI; \
 	MOVQ 0(R8), R9
 
+// TAP_START256 is TAP_START with the AVX2 kernels' lane table in DX.
+#define TAP_START256 \
+	TAP_START; \
+	MOVQ lanes+24(FP), DX
+
 // TAP_CHUNKS starts a row's chunk loop.
 #define TAP_CHUNKS \
 	LEAQ 72(R8), R13; \
@@ -256,5 +261,277 @@ s2nextrow:
 s2nextplane:
 	TAP_NEXT_PLANE
 	JNZ s2plane
+	VZEROUPPER
+	RET
+
+// The AVX2 kernels take the same tapArgs, each 16-column chunk as two
+// halves of 8 (A, then B unless its columns are all past the plane's), and
+// turn a mask byte into the lane mask VMASKMOVPS takes through the table at
+// DX (tapLanes). VMASKMOVPS, like AVX-512's masked moves, does not touch
+// the memory of a masked-out lane, and loads 0 there.
+
+// LANES sets Y to the lane mask of the byte at m.
+#define LANES(m, y) \
+	MOVBQZX m, AX; \
+	SHLQ    $5, AX; \
+	VMOVDQU (DX)(AX*1), y
+
+// func tapGather256s1(dst, src *float32, a *tapArgs, lanes *[256][8]int32)
+TEXT ·tapGather256s1(SB), NOSPLIT, $0-32
+	TAP_START256
+	VXORPS Y1, Y1, Y1
+
+h1plane:
+	XORQ R10, R10
+	MOVQ SI, R11
+
+h1row:
+	CMPQ R10, 16(R8)
+	JGE  h1nextplane
+	CMPQ R10, 32(R8)
+	JLT  h1zero
+	CMPQ R10, 40(R8)
+	JGE  h1zero
+	TAP_CHUNKS
+
+h1chunk:
+	LANES(0(R13), Y10)
+	LANES(2(R13), Y11)
+	VMASKMOVPS (R14), Y11, Y0
+	VMASKMOVPS Y0, Y10, (R12)
+	MOVBQZX    1(R13), BX
+	TESTQ      BX, BX
+	JZ         h1next
+	LANES(1(R13), Y10)
+	LANES(3(R13), Y11)
+	VMASKMOVPS 32(R14), Y11, Y0
+	VMASKMOVPS Y0, Y10, 32(R12)
+
+h1next:
+	ADDQ $8, R13
+	ADDQ $64, R14
+	ADDQ $64, R12
+	DECQ CX
+	JNZ  h1chunk
+	TAP_NEXT_SOURCE_ROW
+	JMP  h1nextrow
+
+h1zero:
+	TAP_CHUNKS
+
+h1zchunk:
+	LANES(0(R13), Y10)
+	VMASKMOVPS Y1, Y10, (R12)
+	LANES(1(R13), Y10)
+	VMASKMOVPS Y1, Y10, 32(R12)
+	ADDQ       $8, R13
+	ADDQ       $64, R12
+	DECQ       CX
+	JNZ        h1zchunk
+
+h1nextrow:
+	TAP_NEXT_ROW
+	JMP h1row
+
+h1nextplane:
+	TAP_NEXT_PLANE
+	JNZ h1plane
+	VZEROUPPER
+	RET
+
+// GATHER2_HALF gathers 8 points from the 16 source floats at src and src2
+// (lane masks in the bytes at m0, m1) and stores them at dst under the store
+// byte at ms: VPERMPS by Y13 = (0, 2, 4, 6, 0, 2, 4, 6) puts each vector's
+// even lanes in both its halves, and the blend takes the low half of the
+// first and the high half of the second.
+#define GATHER2_HALF(src, src2, m0, m1, ms, dst) \
+	LANES(m0, Y11); \
+	VMASKMOVPS src, Y11, Y0; \
+	LANES(m1, Y12); \
+	VMASKMOVPS src2, Y12, Y2; \
+	VPERMPS    Y0, Y13, Y0; \
+	VPERMPS    Y2, Y13, Y2; \
+	VBLENDPS   $0xf0, Y2, Y0, Y0; \
+	LANES(ms, Y10); \
+	VMASKMOVPS Y0, Y10, dst
+
+// func tapGather256s2(dst, src *float32, a *tapArgs, lanes *[256][8]int32, idx *[3][8]int32)
+TEXT ·tapGather256s2(SB), NOSPLIT, $0-40
+	TAP_START256
+	MOVQ    idx+32(FP), AX
+	VMOVDQU 0(AX), Y13
+	VXORPS  Y1, Y1, Y1
+
+h2plane:
+	XORQ R10, R10
+	MOVQ SI, R11
+
+h2row:
+	CMPQ R10, 16(R8)
+	JGE  h2nextplane
+	CMPQ R10, 32(R8)
+	JLT  h2zero
+	CMPQ R10, 40(R8)
+	JGE  h2zero
+	TAP_CHUNKS
+
+h2chunk:
+	GATHER2_HALF((R14), 32(R14), 2(R13), 3(R13), 0(R13), (R12))
+	MOVBQZX 1(R13), BX
+	TESTQ   BX, BX
+	JZ      h2next
+	GATHER2_HALF(64(R14), 96(R14), 4(R13), 5(R13), 1(R13), 32(R12))
+
+h2next:
+	ADDQ $8, R13
+	ADDQ $128, R14
+	ADDQ $64, R12
+	DECQ CX
+	JNZ  h2chunk
+	TAP_NEXT_SOURCE_ROW
+	JMP  h2nextrow
+
+h2zero:
+	TAP_CHUNKS
+
+h2zchunk:
+	LANES(0(R13), Y10)
+	VMASKMOVPS Y1, Y10, (R12)
+	LANES(1(R13), Y10)
+	VMASKMOVPS Y1, Y10, 32(R12)
+	ADDQ       $8, R13
+	ADDQ       $64, R12
+	DECQ       CX
+	JNZ        h2zchunk
+
+h2nextrow:
+	TAP_NEXT_ROW
+	JMP h2row
+
+h2nextplane:
+	TAP_NEXT_PLANE
+	JNZ h2plane
+	VZEROUPPER
+	RET
+
+// SCATTER1_HALF adds the 8 points at dst to the source at src under the
+// lane mask of the byte at m, skipping a half without points.
+#define SCATTER1_HALF(dst, src, m, skip) \
+	MOVBQZX    m, BX; \
+	TESTQ      BX, BX; \
+	JZ         skip; \
+	LANES(m, Y11); \
+	VMASKMOVPS dst, Y11, Y0; \
+	VMASKMOVPS src, Y11, Y2; \
+	VADDPS     Y0, Y2, Y2; \
+	VMASKMOVPS Y2, Y11, src
+
+// func tapScatter256s1(dst, src *float32, a *tapArgs, lanes *[256][8]int32)
+TEXT ·tapScatter256s1(SB), NOSPLIT, $0-32
+	TAP_START256
+
+k1plane:
+	XORQ R10, R10
+	MOVQ SI, R11
+
+k1row:
+	CMPQ R10, 16(R8)
+	JGE  k1nextplane
+	CMPQ R10, 32(R8)
+	JLT  k1nextrow
+	CMPQ R10, 40(R8)
+	JGE  k1nextrow
+	TAP_CHUNKS
+
+k1chunk:
+	SCATTER1_HALF((R12), (R14), 2(R13), k1b)
+
+k1b:
+	SCATTER1_HALF(32(R12), 32(R14), 3(R13), k1next)
+
+k1next:
+	ADDQ $8, R13
+	ADDQ $64, R14
+	ADDQ $64, R12
+	DECQ CX
+	JNZ  k1chunk
+	TAP_NEXT_SOURCE_ROW
+
+k1nextrow:
+	TAP_NEXT_ROW
+	JMP k1row
+
+k1nextplane:
+	TAP_NEXT_PLANE
+	JNZ k1plane
+	VZEROUPPER
+	RET
+
+// SCATTER2_HALF adds the 8 points at dst (store byte at ms) to the even
+// lanes of the 16 source floats at src and src2 (lane mask bytes at m0, m1): VPERMPS
+// by Y14 = (0, 0, 1, 1, 2, 2, 3, 3) and Y15 = (4, 4, 5, 5, 6, 6, 7, 7)
+// spreads them over two vectors. A source vector without points is left
+// alone: its floats may be the next row's, just stored.
+#define SCATTER2_HALF(dst, src, src2, m0, m1, ms, skip) \
+	LANES(ms, Y10); \
+	VMASKMOVPS dst, Y10, Y0; \
+	VPERMPS    Y0, Y14, Y5; \
+	VPERMPS    Y0, Y15, Y7; \
+	LANES(m0, Y11); \
+	VMASKMOVPS src, Y11, Y2; \
+	VADDPS     Y5, Y2, Y2; \
+	VMASKMOVPS Y2, Y11, src; \
+	MOVBQZX    m1, BX; \
+	TESTQ      BX, BX; \
+	JZ         skip; \
+	LANES(m1, Y12); \
+	VMASKMOVPS src2, Y12, Y8; \
+	VADDPS     Y7, Y8, Y8; \
+	VMASKMOVPS Y8, Y12, src2
+
+// func tapScatter256s2(dst, src *float32, a *tapArgs, lanes *[256][8]int32, idx *[3][8]int32)
+TEXT ·tapScatter256s2(SB), NOSPLIT, $0-40
+	TAP_START256
+	MOVQ    idx+32(FP), AX
+	VMOVDQU 32(AX), Y14
+	VMOVDQU 64(AX), Y15
+
+k2plane:
+	XORQ R10, R10
+	MOVQ SI, R11
+
+k2row:
+	CMPQ R10, 16(R8)
+	JGE  k2nextplane
+	CMPQ R10, 32(R8)
+	JLT  k2nextrow
+	CMPQ R10, 40(R8)
+	JGE  k2nextrow
+	TAP_CHUNKS
+
+k2chunk:
+	SCATTER2_HALF((R12), (R14), 32(R14), 2(R13), 3(R13), 0(R13), k2b)
+
+k2b:
+	MOVBQZX 1(R13), BX
+	TESTQ   BX, BX
+	JZ      k2next
+	SCATTER2_HALF(32(R12), 64(R14), 96(R14), 4(R13), 5(R13), 1(R13), k2next)
+
+k2next:
+	ADDQ $8, R13
+	ADDQ $128, R14
+	ADDQ $64, R12
+	DECQ CX
+	JNZ  k2chunk
+	TAP_NEXT_SOURCE_ROW
+
+k2nextrow:
+	TAP_NEXT_ROW
+	JMP k2row
+
+k2nextplane:
+	TAP_NEXT_PLANE
+	JNZ k2plane
 	VZEROUPPER
 	RET
