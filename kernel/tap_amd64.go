@@ -27,40 +27,6 @@ var tapIdx = [3][16]int32{
 	{8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15},
 }
 
-// tapLanes holds the lane mask of each byte for VMASKMOVPS: lane l all
-// ones where bit l is set.
-var tapLanes = func() (t [256][8]int32) {
-	for b := range t {
-		for l := range 8 {
-			if b>>l&1 != 0 {
-				t[b][l] = -1
-			}
-		}
-	}
-	return t
-}()
-
-// tapIdx256 holds the AVX2 kernels' VPERMPS indices: the even lanes in
-// both halves (stride 2's gather), and lanes 0–3 and 4–7 spread to the
-// even lanes (stride 2's scatter).
-var tapIdx256 = [3][8]int32{
-	{0, 2, 4, 6, 0, 2, 4, 6},
-	{0, 0, 1, 1, 2, 2, 3, 3},
-	{4, 4, 5, 5, 6, 6, 7, 7},
-}
-
-//go:noescape
-func tapGather256s1(dst, src *float32, a *tapArgs, lanes *[256][8]int32)
-
-//go:noescape
-func tapGather256s2(dst, src *float32, a *tapArgs, lanes *[256][8]int32, idx *[3][8]int32)
-
-//go:noescape
-func tapScatter256s1(dst, src *float32, a *tapArgs, lanes *[256][8]int32)
-
-//go:noescape
-func tapScatter256s2(dst, src *float32, a *tapArgs, lanes *[256][8]int32, idx *[3][8]int32)
-
 //go:noescape
 func tapGather512s1(dst, src *float32, a *tapArgs)
 
@@ -74,10 +40,10 @@ func tapScatter512s1(dst, src *float32, a *tapArgs)
 func tapScatter512s2(dst, src *float32, a *tapArgs, idx *[3][16]int32)
 
 // tapVec runs Gather (or ScatterAdd) of a non-empty tap, whose slices have
-// been checked, with AVX-512 or AVX2, and reports whether it did: it takes
-// strides 1 and 2 and planes of up to 128 columns.
+// been checked, with AVX-512, and reports whether it did: it takes strides
+// 1 and 2 and planes of up to 128 columns.
 func tapVec(t *Tap, dst, src []float32, scatter bool) bool {
-	if ewLevel == ewGo || t.Stride > 2 || t.Cols > 16*tapMaxChunks || t.Planes == 0 {
+	if ewLevel != ewAVX512 || t.Stride > 2 || t.Cols > 16*tapMaxChunks || t.Planes == 0 {
 		return false
 	}
 	a := tapArgs{
@@ -97,24 +63,15 @@ func tapVec(t *Tap, dst, src []float32, scatter bool) bool {
 			m[1], m[2] = spreadEven(uint8(valid)), spreadEven(uint8(valid>>8))
 		}
 	}
-	d, sp := &dst[0], &src[0]
 	switch {
-	case ewLevel == ewAVX2 && scatter && t.Stride == 1:
-		tapScatter256s1(d, sp, &a, &tapLanes)
-	case ewLevel == ewAVX2 && scatter:
-		tapScatter256s2(d, sp, &a, &tapLanes, &tapIdx256)
-	case ewLevel == ewAVX2 && t.Stride == 1:
-		tapGather256s1(d, sp, &a, &tapLanes)
-	case ewLevel == ewAVX2:
-		tapGather256s2(d, sp, &a, &tapLanes, &tapIdx256)
 	case scatter && t.Stride == 1:
-		tapScatter512s1(d, sp, &a)
+		tapScatter512s1(&dst[0], &src[0], &a)
 	case scatter:
-		tapScatter512s2(d, sp, &a, &tapIdx)
+		tapScatter512s2(&dst[0], &src[0], &a, &tapIdx)
 	case t.Stride == 1:
-		tapGather512s1(d, sp, &a)
+		tapGather512s1(&dst[0], &src[0], &a)
 	default:
-		tapGather512s2(d, sp, &a, &tapIdx)
+		tapGather512s2(&dst[0], &src[0], &a, &tapIdx)
 	}
 	return true
 }
