@@ -279,7 +279,7 @@ func TestRecipeFlags(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "/binarized") {
 		t.Errorf("eval of the run folder: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"2", "--schedule", "cosine"); code != 1 || !strings.Contains(stderr, `"cosine"`) {
+	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"2", "--schedule", "step"); code != 1 || !strings.Contains(stderr, `"step"`) {
 		t.Errorf("unknown schedule: exit %d, %s", code, stderr)
 	}
 	code, _, stderr = runVAE(context.Background(), "train", "--data-dir", data, "--out", out+"3", "--epochs", "2", "--beta", "0.5", "--warmup-epochs", "1")
