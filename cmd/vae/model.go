@@ -478,8 +478,6 @@ Observed cells, and columns the model does not use, are written as read.`,
 	return cmd
 }
 
-// writeTo runs write on stdout when out is "-", else on the file out
-// (atomically, see atomicfile), and then prints the file's name.
 // journalDir is where NLL keeps the journals of estimates under way: the
 // user cache folder's vae/nll, or none where there is no cache folder.
 func journalDir() string {
@@ -490,6 +488,8 @@ func journalDir() string {
 	return filepath.Join(base, "vae", "nll")
 }
 
+// writeTo runs write on stdout when out is "-", else on the file out
+// (atomically, see atomicfile), and then prints the file's name.
 func writeTo(stdout io.Writer, out string, write func(io.Writer) error) error {
 	if out == "-" {
 		return write(stdout)
