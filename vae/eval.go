@@ -170,7 +170,7 @@ func (m *Model) nllRows(ctx context.Context, nll []float64, x []float32, lo, hi,
 	// blocks depend on n and K only, so that the results do not depend on
 	// how many workers share the units.
 	D := m.Config.Input
-	g := max(1, m.chunk/K)
+	g := m.nllUnit(K)
 	units := (hi - lo + g - 1) / g
 	var (
 		next     atomic.Int64
@@ -215,6 +215,10 @@ func (m *Model) nllRows(ctx context.Context, nll []float64, x []float32, lo, hi,
 	}
 	return nil
 }
+
+// nllUnit returns how many whole inputs a unit of nllRows' work holds: as
+// many as fit their K samples each into one block of chunk rows, at least 1.
+func (m *Model) nllUnit(K int) int { return max(1, m.chunk/K) }
 
 // nllWorker holds one goroutine's buffers for NLL.
 type nllWorker struct {

@@ -63,7 +63,7 @@ func (m *Model) nllJournaled(ctx context.Context, x []float32, n, K int, opts NL
 	}
 	// Steps of whole units of nllRows, so that the units, and the results,
 	// are those of one call without a journal.
-	g := max(1, m.chunk/K)
+	g := m.nllUnit(K)
 	step := g * max(1, n/100/g)
 	for lo := done; lo < n; lo += step {
 		hi := min(n, lo+step)
@@ -121,13 +121,10 @@ func (m *Model) nllFingerprint(x []float32) string {
 	cfg, _ := json.Marshal(m.Config) // a Config always marshals
 	h.Write(cfg)
 	buf := make([]byte, 0, 1<<16)
-	floats := func(v []float32) {
+	floats := func(v []float32) { // in pieces of buf, not one copy of x
 		for len(v) > 0 {
 			k := min(len(v), cap(buf)/4)
-			buf = buf[:0]
-			for _, f := range v[:k] {
-				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(f))
-			}
+			buf, _ = binary.Append(buf[:0], binary.LittleEndian, v[:k]) // a []float32 always encodes
 			h.Write(buf)
 			v = v[k:]
 		}
