@@ -72,6 +72,25 @@ func buildVAE(t *testing.T) string {
 	return bin
 }
 
+// TestMain points the user's cache folder at a temporary one, so that no
+// test leaves an NLL journal (or anything else) in the real one. Go's build
+// cache, which the tests that build the command use, stays where it was.
+func TestMain(m *testing.M) {
+	if os.Getenv("GOCACHE") == "" {
+		if base, err := os.UserCacheDir(); err == nil {
+			os.Setenv("GOCACHE", filepath.Join(base, "go-build"))
+		}
+	}
+	cache, err := os.MkdirTemp("", "vae-test-cache")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
+}
+
 // runVAE runs the command in-process and returns its exit status and output.
 func runVAE(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
@@ -175,7 +194,6 @@ func TestTrainInterruptResume(t *testing.T) {
 		t.Errorf("eval --nll --json: exit %d, %+v (%v), stdout %q, stderr %q", code, ev, err, stdout, stderr)
 	}
 	// An interrupted estimate continues from its journal to the same figures.
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	nll := []string{"eval", "--nll", "--k", "50", "--json", "--data-dir", data, model}
 	if code, _, stderr := runVAE(ctxtest.CancelAfter(3), nll...); code != 1 || !strings.Contains(stderr, "kept in") {
 		t.Errorf("interrupted eval --nll: exit %d, stderr %q; want 1 and the estimates kept", code, stderr)
