@@ -30,11 +30,27 @@ const (
 // ManifoldSize is the number of rows and columns of the manifold grid.
 const ManifoldSize = 20
 
+// PictureOptions says how Pictures draws. The zero value is ready to use.
+type PictureOptions struct {
+	// Seed seeds the samples; each picture draws from its own stream of it.
+	Seed uint64
+	// Class is the class a conditional model's manifold is decoded given;
+	// it must be 0 for a model without classes.
+	Class int
+}
+
 // Pictures draws what m learned from test into dir: the latent scatter,
-// for images (gray or colour) the manifold grid, reconstructions and samples, and, when
-// history is not empty, the loss curves. Sampling uses its own stream of
-// seed.
-func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochStats, seed uint64) error {
+// for images (gray or colour) the manifold grid, reconstructions and
+// samples, for a conditional model every class from the same draws of z,
+// and, when history is not empty, the loss curves.
+func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochStats, opt PictureOptions) error {
+	seed := opt.Seed
+	if C := m.Config.Classes; opt.Class < 0 || opt.Class >= max(C, 1) {
+		if C == 0 {
+			return fmt.Errorf("pictures: class %d asked of a model without classes", opt.Class)
+		}
+		return fmt.Errorf("pictures: class %d, the model has classes 0 to %d", opt.Class, C-1)
+	}
 	if test.Dim != m.Config.Input {
 		return fmt.Errorf("pictures: %s has %d features, model input is %d", test.Name, test.Dim, m.Config.Input)
 	}
@@ -94,8 +110,11 @@ func Pictures(dir string, m *vae.Model, test *dataset.Set, history []vae.EpochSt
 	}
 	gm, mtitle := m, "decoded over a grid of z[0], z[1]"
 	if m.Config.Classes > 0 {
-		gm, _ = m.Given(0)
-		mtitle += " given class 0"
+		gm, _ = m.Given(uint8(opt.Class))
+		mtitle += fmt.Sprintf(" given class %d", opt.Class)
+		if opt.Class < len(test.ClassNames) {
+			mtitle += fmt.Sprintf(" (%s)", test.ClassNames[opt.Class])
+		}
 	}
 	decoded, err := gm.Decode(grid)
 	if err != nil {

@@ -666,7 +666,7 @@ func train(ctx context.Context, dir string, spec Spec, m *vae.Model, resume *vae
 // one, last, so that a folder with its model file is complete, and one
 // without it gets them all from Resume.
 func finish(ctx context.Context, dir string, spec Spec, m *vae.Model, history []vae.EpochStats, trainSet, testSet *dataset.Set) error {
-	if err := Pictures(dir, m, testSet, history, spec.Train.Seed); err != nil {
+	if err := Pictures(dir, m, testSet, history, PictureOptions{Seed: spec.Train.Seed}); err != nil {
 		return err
 	}
 	if spec.Detector != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -243,6 +244,63 @@ func TestTrainInterruptResume(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(pics, run.LossPNG)); err != nil {
 		t.Error("plot of a run folder drew no loss curves")
+	}
+}
+
+// vae plot --class decodes a conditional model's manifold given that class,
+// and refuses a class the model does not have.
+func TestPlotClass(t *testing.T) {
+	data := tinyData(t)
+	dir := t.TempDir()
+	cond := filepath.Join(dir, "c")
+	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--condition", "label", "--hidden", "8", "--latent", "2", "--epochs", "1", "--out", cond); code != 0 {
+		t.Fatalf("train --condition label: %s", stderr)
+	}
+	manifold := func(class string) image.Image {
+		t.Helper()
+		out := filepath.Join(dir, "class"+class)
+		if code, _, stderr := runVAE(context.Background(), "plot", "--data-dir", data, "--class", class, "--out", out, cond); code != 0 {
+			t.Fatalf("plot --class %s: exit %d: %s", class, code, stderr)
+		}
+		f, err := os.Open(filepath.Join(out, run.ManifoldPNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	// The titles differ; the grids below them must too.
+	a, b := manifold("0"), manifold("3")
+	r := a.Bounds()
+	differ := 0
+	for y := r.Min.Y + r.Dy()/5; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				differ++
+			}
+		}
+	}
+	if differ == 0 {
+		t.Error("plot --class 3 drew the same grid as class 0")
+	}
+	plain := filepath.Join(dir, "p")
+	if code, _, stderr := runVAE(context.Background(), "train", "--data-dir", data, "--hidden", "8", "--latent", "2", "--epochs", "1", "--out", plain); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	for _, c := range []struct {
+		class, model, want string
+	}{
+		{"4", cond, "classes 0 to 3"},
+		{"-1", cond, "class -1"},
+		{"1", plain, "without classes"},
+	} {
+		if code, _, stderr := runVAE(context.Background(), "plot", "--data-dir", data, "--class", c.class, "--out", filepath.Join(dir, "bad"), c.model); code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("plot --class %s: exit %d, stderr %q; want 1 and %q", c.class, code, stderr, c.want)
+		}
 	}
 }
 

@@ -532,6 +532,7 @@ func newPlot(stdout io.Writer, logger *slog.Logger) *cobra.Command {
 	var d dataFlags
 	var out string
 	var seed uint64
+	var class int
 	cmd := &cobra.Command{
 		Use:   "plot MODEL|RUN",
 		Short: "Redraw the pictures of a model or run folder",
@@ -563,7 +564,7 @@ and loss.png when given a run folder (from its metrics.jsonl).`,
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			if err := run.Pictures(out, m, test, history, seed); err != nil {
+			if err := run.Pictures(out, m, test, history, run.PictureOptions{Seed: seed, Class: class}); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, out)
@@ -573,6 +574,7 @@ and loss.png when given a run folder (from its metrics.jsonl).`,
 	d.add(cmd)
 	cmd.Flags().StringVarP(&out, "out", "o", "", "folder for the PNGs (default: the run folder, or .)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the samples")
+	cmd.Flags().IntVar(&class, "class", 0, "the class a conditional model's manifold is decoded given")
 	return cmd
 }
 
