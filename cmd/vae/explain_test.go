@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,15 +25,7 @@ func TestScoreExplainImages(t *testing.T) {
 		t.Fatalf("score --explain-out: exit %d: %s", code, errs)
 	}
 	for _, path := range []string{"explain.png", top} {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+		img := readPNG(t, path)
 		// three rows of 8×8 images enlarged by some scale, with borders of 2
 		h := img.Bounds().Dy()
 		if (h-2)%3 != 0 || (h-2)/3 <= 2 || ((h-2)/3-2)%8 != 0 {

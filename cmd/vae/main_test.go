@@ -92,6 +92,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// readPNG decodes the PNG file at path, failing the test if it is not one.
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+	return img
+}
+
 // runVAE runs the command in-process and returns its exit status and output.
 func runVAE(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
@@ -229,14 +244,7 @@ func TestTrainInterruptResume(t *testing.T) {
 		if code, _, stderr := runVAE(context.Background(), c...); code != 0 {
 			t.Errorf("%v: exit %d: %s", c, code, stderr)
 		}
-		f, err := os.Open(c[len(c)-2])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := png.Decode(f); err != nil {
-			t.Errorf("%v: output is not a PNG: %v", c, err)
-		}
-		f.Close()
+		readPNG(t, c[len(c)-2])
 	}
 	pics := filepath.Join(dir, "pics")
 	if code, _, stderr := runVAE(context.Background(), "plot", "--data-dir", data, "--out", pics, full); code != 0 {
@@ -262,16 +270,7 @@ func TestPlotClass(t *testing.T) {
 		if code, _, stderr := runVAE(context.Background(), "plot", "--data-dir", data, "--class", class, "--out", out, cond); code != 0 {
 			t.Fatalf("plot --class %s: exit %d: %s", class, code, stderr)
 		}
-		f, err := os.Open(filepath.Join(out, run.ManifoldPNG))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		img, err := png.Decode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
+		return readPNG(t, filepath.Join(out, run.ManifoldPNG))
 	}
 	// The titles differ; the grids below them must too.
 	a, b := manifold("0"), manifold("3")
